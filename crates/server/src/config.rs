@@ -1,0 +1,394 @@
+//! The server's TOML configuration.
+//!
+//! Every table is `deny_unknown_fields`, so a misspelt key is an error that names the key and
+//! its line instead of a silently ignored setting. Defaults make `tandem serve` useful with no
+//! file at all: SIP on 127.0.0.1:5060 (UDP and TCP), HTTP on 127.0.0.1:8080, state under
+//! `./data`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// SIP listeners and message limits.
+    #[serde(default)]
+    pub(crate) sip: SipConfig,
+    /// The HTTP listener (REST API, web pages).
+    #[serde(default)]
+    pub(crate) http: HttpConfig,
+    /// Where Tandem keeps its state.
+    #[serde(default)]
+    pub(crate) data: DataConfig,
+}
+
+/// `[sip]`: where Tandem listens for SIP and how much it accepts.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SipConfig {
+    /// The address bound for both UDP and TCP (RFC 3261 §18: a UA must support both).
+    #[serde(default = "default_sip_listen")]
+    pub(crate) listen: SocketAddr,
+    /// Transports opened on `listen`.
+    #[serde(default = "default_transports")]
+    pub(crate) transports: Vec<TransportName>,
+    /// The `Server`/`User-Agent` header value Tandem sends.
+    #[serde(default = "default_user_agent")]
+    pub(crate) user_agent: String,
+    /// Largest SIP message accepted, in bytes.
+    #[serde(default = "default_max_message_size")]
+    pub(crate) max_message_size: usize,
+    /// Most header fields accepted in one message.
+    #[serde(default = "default_max_headers")]
+    pub(crate) max_headers: usize,
+    /// Longest start line or header field accepted (with its folding), in bytes.
+    #[serde(default = "default_max_line_length")]
+    pub(crate) max_line_length: usize,
+    /// Longest Request-URI accepted (a longer one gets 414), in bytes.
+    #[serde(default = "default_max_uri_length")]
+    pub(crate) max_uri_length: usize,
+    /// Transaction timers (RFC 3261 §17, Table 4).
+    #[serde(default)]
+    pub(crate) timers: TimersConfig,
+}
+
+/// `[sip.timers]`: RFC 3261 Table 4 base values, in milliseconds. Lower T1 only on networks
+/// known to be fast (§17.1.1.1); every transaction timeout is 64·T1.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TimersConfig {
+    /// RTT estimate T1 (default 500).
+    #[serde(default = "default_t1")]
+    pub(crate) t1_ms: u64,
+    /// Maximum retransmit interval T2 (default 4000).
+    #[serde(default = "default_t2")]
+    pub(crate) t2_ms: u64,
+    /// Maximum message lifetime T4 (default 5000).
+    #[serde(default = "default_t4")]
+    pub(crate) t4_ms: u64,
+}
+
+impl Default for TimersConfig {
+    fn default() -> Self {
+        Self {
+            t1_ms: default_t1(),
+            t2_ms: default_t2(),
+            t4_ms: default_t4(),
+        }
+    }
+}
+
+fn default_t1() -> u64 {
+    500
+}
+fn default_t2() -> u64 {
+    4_000
+}
+fn default_t4() -> u64 {
+    5_000
+}
+
+/// A transport name as written in the file.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum TransportName {
+    /// RFC 3261 §18 over UDP.
+    Udp,
+    /// RFC 3261 §18 over TCP, framed by Content-Length.
+    Tcp,
+}
+
+/// `[http]`: the REST API and web pages.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HttpConfig {
+    /// Address of the HTTP listener.
+    #[serde(default = "default_http_listen")]
+    pub(crate) listen: SocketAddr,
+}
+
+/// `[data]`: the state folder.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DataConfig {
+    /// Folder for the SQLite database, recordings and other state.
+    #[serde(default = "default_data_dir")]
+    pub(crate) dir: PathBuf,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_sip_listen(),
+            transports: default_transports(),
+            user_agent: default_user_agent(),
+            max_message_size: default_max_message_size(),
+            max_headers: default_max_headers(),
+            max_line_length: default_max_line_length(),
+            max_uri_length: default_max_uri_length(),
+            timers: TimersConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_http_listen(),
+        }
+    }
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            dir: default_data_dir(),
+        }
+    }
+}
+
+fn default_sip_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 5060))
+}
+fn default_http_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_transports() -> Vec<TransportName> {
+    vec![TransportName::Udp, TransportName::Tcp]
+}
+fn default_user_agent() -> String {
+    concat!("Tandem/", env!("CARGO_PKG_VERSION")).to_owned()
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./data")
+}
+fn default_max_message_size() -> usize {
+    65_535
+}
+fn default_max_headers() -> usize {
+    256
+}
+fn default_max_line_length() -> usize {
+    8_192
+}
+fn default_max_uri_length() -> usize {
+    4_096
+}
+
+/// A configuration that could not be used: the file, and where in it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(crate) enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {reason}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        reason: String,
+    },
+    /// TOML syntax, an unknown key or a value of the wrong type.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the offending key or value.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+    /// A value that parses but cannot work (checked after parsing).
+    #[error("{path}: key `{key}`: {message}")]
+    Semantic {
+        /// The file.
+        path: PathBuf,
+        /// Dotted key path, e.g. `sip.transports`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub(crate) fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses configuration text; `path` only names the source in errors.
+    pub(crate) fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|span| line_and_column(text, span.start))
+                .unwrap_or((1, 1));
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                message: e.message().trim().to_owned(),
+            }
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let semantic = |key: &str, message: &str| ConfigError::Semantic {
+            path: path.to_owned(),
+            key: key.to_owned(),
+            message: message.to_owned(),
+        };
+        if self.sip.transports.is_empty() {
+            return Err(semantic(
+                "sip.transports",
+                "at least one transport is needed",
+            ));
+        }
+        if self.sip.max_message_size < 1_024 {
+            return Err(semantic(
+                "sip.max_message_size",
+                "must be at least 1024 bytes",
+            ));
+        }
+        if self.sip.max_headers == 0 {
+            return Err(semantic("sip.max_headers", "must be at least 1"));
+        }
+        if self.sip.max_line_length < 64 {
+            return Err(semantic("sip.max_line_length", "must be at least 64 bytes"));
+        }
+        if self.sip.max_uri_length < 32 {
+            return Err(semantic("sip.max_uri_length", "must be at least 32 bytes"));
+        }
+        let t = &self.sip.timers;
+        if t.t1_ms == 0 {
+            return Err(semantic("sip.timers.t1_ms", "must be at least 1"));
+        }
+        if t.t2_ms < t.t1_ms {
+            return Err(semantic("sip.timers.t2_ms", "must not be below t1_ms"));
+        }
+        if t.t4_ms == 0 {
+            return Err(semantic("sip.timers.t4_ms", "must be at least 1"));
+        }
+        if self.sip.user_agent.chars().any(|c| c.is_control()) {
+            return Err(semantic(
+                "sip.user_agent",
+                "must not contain control characters",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("t.toml"))
+    }
+
+    #[test]
+    fn empty_file_gives_the_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.sip.listen.to_string(), "127.0.0.1:5060");
+        assert_eq!(c.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data.dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let err = parse("[sip]\nlisten = \"127.0.0.1:5070\"\nlisen = 3\n").unwrap_err();
+        let ConfigError::Invalid { line, message, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*line, 3);
+        assert!(message.contains("lisen"), "{message}");
+    }
+
+    #[test]
+    fn unknown_table_is_named_with_its_line() {
+        let err = parse("\n\n[sipp]\nx = 1\n").unwrap_err();
+        let ConfigError::Invalid { line, message, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*line, 3);
+        assert!(message.contains("sipp"), "{message}");
+    }
+
+    #[test]
+    fn bad_address_is_named_with_its_line() {
+        let err = parse("[http]\n\nlisten = \"localhost\"\n").unwrap_err();
+        let ConfigError::Invalid { line, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*line, 3);
+    }
+
+    #[test]
+    fn bad_transport_is_rejected() {
+        let err = parse("[sip]\ntransports = [\"udp\", \"sctp\"]\n").unwrap_err();
+        let ConfigError::Invalid { line, message, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*line, 2);
+        assert!(message.contains("sctp"), "{message}");
+    }
+
+    #[test]
+    fn semantic_errors_name_the_key() {
+        let err = parse("[sip]\ntransports = []\n").unwrap_err();
+        assert!(err.to_string().contains("sip.transports"), "{err}");
+        let err = parse("[sip]\nmax_headers = 0\n").unwrap_err();
+        assert!(err.to_string().contains("sip.max_headers"), "{err}");
+    }
+
+    #[test]
+    fn timers_are_checked() {
+        let c = parse("[sip.timers]\nt1_ms = 100\n").unwrap();
+        assert_eq!(c.sip.timers.t1_ms, 100);
+        assert_eq!(c.sip.timers.t2_ms, 4_000);
+        let err = parse("[sip.timers]\nt1_ms = 5000\nt2_ms = 4000\n").unwrap_err();
+        assert!(err.to_string().contains("sip.timers.t2_ms"), "{err}");
+        let err = parse("[sip.timers]\nt3_ms = 1\n").unwrap_err();
+        let ConfigError::Invalid { line, message, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!((*line, message.contains("t3_ms")), (2, true), "{message}");
+    }
+
+    #[test]
+    fn syntax_error_has_a_line() {
+        let err = parse("[sip]\nlisten = \n").unwrap_err();
+        let ConfigError::Invalid { line, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*line, 2);
+    }
+
+    #[test]
+    fn sample_config_parses() {
+        let text = include_str!("../../../tandem.example.toml");
+        parse(text).unwrap();
+    }
+}

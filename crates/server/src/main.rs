@@ -1,0 +1,34 @@
+//! `tandem`: the SIP back-to-back user agent server.
+//!
+//! Subcommands: `serve` runs the server; `check-config` checks a TOML file; `sip lint` judges
+//! SIP messages the way the server would; `media` runs the media plane's tools on WAV files.
+
+mod app;
+mod cli;
+mod config;
+mod lint;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cli.command {
+        cli::Command::Serve(args) => serve::main(args),
+        cli::Command::CheckConfig { file } => match config::Config::load(&file) {
+            Ok(_) => {
+                println!("{}: ok", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
+        cli::Command::Sip {
+            command: cli::SipCommand::Lint { files },
+        } => lint::main(&files),
+    }
+}

@@ -1,0 +1,133 @@
+//! `tandem serve`: load the configuration, bind the listeners, run until SIGINT or SIGTERM.
+
+use std::process::ExitCode;
+
+use std::time::Duration;
+use tandem_runtime::sip::{SipListenConfig, SipRuntime};
+
+use tandem_sip_core::{Endpoint, EndpointConfig, Timers};
+use tandem_sip_msg::Limits;
+use tracing::{error, info};
+
+use crate::app;
+use crate::cli::ServeArgs;
+use crate::config::{Config, TransportName};
+
+/// Entry point of `tandem serve`.
+pub(crate) fn main(args: ServeArgs) -> ExitCode {
+    init_tracing();
+    let config = match args.config.as_deref().map(Config::load).transpose() {
+        Ok(c) => c.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = apply_overrides(config, &args);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e}");
+            eprintln!("tandem: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn apply_overrides(mut config: Config, args: &ServeArgs) -> Config {
+    if let Some(sip) = args.sip {
+        config.sip.listen = sip;
+    }
+    if let Some(http) = args.http {
+        config.http.listen = http;
+    }
+    if let Some(data) = &args.data {
+        config.data.dir.clone_from(data);
+    }
+    config
+}
+
+async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(&config.data.dir).map_err(|e| {
+        format!(
+            "cannot create data folder {}: {e}",
+            config.data.dir.display()
+        )
+    })?;
+    let limits = Limits {
+        max_message_size: config.sip.max_message_size,
+        max_headers: config.sip.max_headers,
+        max_line_length: config.sip.max_line_length,
+        max_uri_length: config.sip.max_uri_length,
+    };
+    let listen = SipListenConfig {
+        addr: config.sip.listen,
+        udp: config.sip.transports.contains(&TransportName::Udp),
+        tcp: config.sip.transports.contains(&TransportName::Tcp),
+        limits,
+        ..SipListenConfig::default()
+    };
+    let sip = SipRuntime::bind(listen).await?;
+    for (transport, addr) in sip.local_addrs() {
+        println!("tandem: SIP listening on {transport} {addr}");
+        info!(%transport, %addr, "SIP listening");
+    }
+    println!("tandem: data folder {}", config.data.dir.display());
+    let endpoint = Endpoint::new(EndpointConfig {
+        limits,
+        server: config.sip.user_agent.clone(),
+        allow: app::ALLOW.to_vec(),
+        timers: Timers {
+            t1: Duration::from_millis(config.sip.timers.t1_ms),
+            t2: Duration::from_millis(config.sip.timers.t2_ms),
+            t4: Duration::from_millis(config.sip.timers.t4_ms),
+            // Timer D: at least 32 s, or 64·T1 when T1 is raised (§17.1.1.2).
+            timer_d: Duration::from_millis((64 * config.sip.timers.t1_ms).max(32_000)),
+        },
+        ..EndpointConfig::default()
+    });
+    sip.run(endpoint, app::handle_event, shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

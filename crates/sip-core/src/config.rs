@@ -1,0 +1,76 @@
+//! Endpoint configuration: every timer by its RFC name, never a constant.
+
+use std::time::Duration;
+
+use tandem_sip_msg::{Limits, Method};
+
+/// RFC 3261 §17 base timers (Table 4) and the values derived from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timers {
+    /// RTT estimate; default 500 ms (§17.1.1.1).
+    pub t1: Duration,
+    /// Longest retransmit interval for non-INVITE requests and INVITE responses; 4 s.
+    pub t2: Duration,
+    /// Longest time a message stays in the network; 5 s.
+    pub t4: Duration,
+    /// Client INVITE Completed wait on unreliable transports (Timer D, > 32 s).
+    pub timer_d: Duration,
+}
+
+impl Timers {
+    /// 64·T1: Timers B, F, H, J, L, M (§17, RFC 6026).
+    pub fn transaction_timeout(&self) -> Duration {
+        self.t1.saturating_mul(64)
+    }
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Self {
+            t1: Duration::from_millis(500),
+            t2: Duration::from_secs(4),
+            t4: Duration::from_secs(5),
+            timer_d: Duration::from_secs(32),
+        }
+    }
+}
+
+/// How an [`Endpoint`](crate::Endpoint) behaves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointConfig {
+    /// Transaction timers.
+    pub timers: Timers,
+    /// Message limits (also applied by stream framers in the runtime).
+    pub limits: Limits,
+    /// Value of the `Server` header in responses and `User-Agent` in requests.
+    pub server: String,
+    /// Option tags Tandem supports (RFC 3261 §20.37); a `Require` naming any other gets 420.
+    pub supported: Vec<String>,
+    /// Methods the transaction user serves (§8.2.1): another known method gets 405 with
+    /// `Allow`, an unknown one 501.
+    pub allow: Vec<Method>,
+    /// Body types the UAS core accepts in INVITE, UPDATE and PRACK (§8.2.3); others get 415.
+    pub accept: Vec<String>,
+    /// Seed of the endpoint's RNG (branches, tags): the same seed gives the same traces.
+    pub seed: u64,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        Self {
+            timers: Timers::default(),
+            limits: Limits::default(),
+            server: concat!("Tandem/", env!("CARGO_PKG_VERSION")).to_owned(),
+            supported: Vec::new(),
+            allow: vec![
+                Method::Invite,
+                Method::Ack,
+                Method::Cancel,
+                Method::Bye,
+                Method::Options,
+            ],
+            accept: vec!["application/sdp".to_owned()],
+            seed: 0,
+        }
+    }
+}

@@ -1,0 +1,962 @@
+//! The sans-IO SIP endpoint: transport-level checks, transaction matching and the UAS core's
+//! automatic answers, around the four transaction machines.
+//!
+//! Inputs: [`Endpoint::handle_datagram`], [`Endpoint::handle_frame`],
+//! [`Endpoint::handle_timeout`] and the commands ([`Endpoint::send_request`],
+//! [`Endpoint::respond`], [`Endpoint::cancel`], [`Endpoint::send_ack`]). Output: drain
+//! [`Endpoint::poll_output`] after every input until it returns [`Output::Timeout`].
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tandem_sip_msg::headers::{CSeq, CallId, FromHeader, ToHeader, Via};
+use tandem_sip_msg::{Frame, HeaderName, Message, Method, Verdict};
+
+use crate::config::EndpointConfig;
+use crate::error::{RespondError, SendError};
+use crate::slab::{Slab, SlotId};
+use crate::timer::{Owner, TimerQueue};
+use crate::transaction::server::RespondOutcome;
+use crate::transaction::{
+    Action, ClientKey, ClientKind, ClientState, ClientTx, ServerKey, ServerKind, ServerState,
+    ServerTx,
+};
+use crate::transport::{Flow, Transmit};
+use crate::uas::{UasPolicy, check_request};
+
+/// Opaque handle of a client transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientTxId(SlotId);
+
+/// Opaque handle of a server transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServerTxId(SlotId);
+
+/// What the endpoint reports to its user.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A new request, with its server transaction: answer it with [`Endpoint::respond`].
+    /// Requests the UAS core answers itself (405, 415, 416, 420, 482, CANCEL) never appear.
+    Request {
+        /// Its server transaction.
+        tx: ServerTxId,
+        /// The request (top Via already carries `received`/`rport`, RFC 3581).
+        request: Box<Message>,
+        /// Where it came from.
+        flow: Flow,
+    },
+    /// The ACK for a 2xx sent on `tx` (RFC 6026 §7.1).
+    Ack {
+        /// The INVITE's server transaction.
+        tx: ServerTxId,
+        /// The ACK.
+        ack: Box<Message>,
+    },
+    /// An ACK matching no transaction, e.g. for a 2xx whose transaction already ended, or one
+    /// the dialog layer must match by dialog (§13.2.2.4).
+    StrayAck {
+        /// The ACK.
+        ack: Box<Message>,
+        /// Where it came from.
+        flow: Flow,
+    },
+    /// A CANCEL matched the INVITE of `tx` before its final response: the endpoint answered
+    /// 200 to the CANCEL and 487 to the INVITE (§9.2).
+    Cancelled {
+        /// The INVITE's server transaction.
+        tx: ServerTxId,
+    },
+    /// A response to a request sent with [`Endpoint::send_request`].
+    Response {
+        /// Its client transaction.
+        tx: ClientTxId,
+        /// The response.
+        response: Box<Message>,
+    },
+    /// The client transaction timed out (Timer B or F): treat as a 408 (§8.1.3.1).
+    Timeout {
+        /// The transaction.
+        tx: ClientTxId,
+    },
+    /// An INVITE server transaction ended without the ACK it waited for: Timer H after a
+    /// non-2xx, or Timer L after a 2xx (the dialog must then be ended with BYE, §13.3.1.4).
+    AckTimeout {
+        /// The transaction.
+        tx: ServerTxId,
+    },
+    /// A message was dropped without an answer (malformed response, stray response).
+    Discarded {
+        /// Where it came from.
+        flow: Flow,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One step of output.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Bytes to send.
+    Transmit(Transmit),
+    /// Something for the transaction user.
+    Event(Event),
+    /// Nothing more for now: call [`Endpoint::handle_timeout`] at this deadline (`None`: no
+    /// timer is pending; wait for input).
+    Timeout(Option<Instant>),
+}
+
+struct ClientEntry {
+    tx: ClientTx,
+    key: ClientKey,
+    flow: Flow,
+    request: Message,
+}
+
+struct ServerEntry {
+    tx: ServerTx,
+    key: ServerKey,
+    /// Where responses go (§18.2.2).
+    flow: Flow,
+    request: Message,
+    /// To tag of Tandem's responses (§8.2.6.2: one per transaction, so every response of an
+    /// INVITE transaction names the same dialog).
+    to_tag: String,
+    merge_key: Option<MergeKey>,
+}
+
+/// §8.2.2.2: requests without a To tag are merged when From tag, Call-ID and CSeq match a
+/// transaction already in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct MergeKey {
+    from_tag: String,
+    call_id: String,
+    cseq: u32,
+    method: Method,
+}
+
+/// The sans-IO SIP endpoint.
+pub struct Endpoint {
+    config: EndpointConfig,
+    rng: SmallRng,
+    clients: Slab<ClientEntry>,
+    servers: Slab<ServerEntry>,
+    client_index: HashMap<ClientKey, SlotId>,
+    server_index: HashMap<ServerKey, SlotId>,
+    merge_index: HashMap<MergeKey, SlotId>,
+    timers: TimerQueue,
+    outputs: VecDeque<Output>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("clients", &self.clients.len())
+            .field("servers", &self.servers.len())
+            .field("timers", &self.timers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// A new endpoint.
+    pub fn new(config: EndpointConfig) -> Self {
+        Self {
+            rng: SmallRng::seed_from_u64(config.seed),
+            config,
+            clients: Slab::new(),
+            servers: Slab::new(),
+            client_index: HashMap::new(),
+            server_index: HashMap::new(),
+            merge_index: HashMap::new(),
+            timers: TimerQueue::default(),
+            outputs: VecDeque::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
+    /// Live transactions: (client, server). Both are zero once every call has ended and its
+    /// timers have run.
+    pub fn transaction_counts(&self) -> (usize, usize) {
+        (self.clients.len(), self.servers.len())
+    }
+
+    // ----- inputs -----
+
+    /// One UDP datagram (RFC 3261 §18.3: one message per datagram).
+    pub fn handle_datagram(&mut self, now: Instant, flow: Flow, bytes: Bytes) {
+        let raw = bytes.clone();
+        let verdict = tandem_sip_msg::check_datagram(bytes, &self.config.limits);
+        self.handle_verdict(now, flow, verdict, &raw);
+    }
+
+    /// One frame from a stream transport's framer. Keep-alive frames are the transport's
+    /// business (RFC 5626 §4.4.1) and are ignored here.
+    pub fn handle_frame(&mut self, now: Instant, flow: Flow, frame: Frame) {
+        match frame {
+            Frame::Message(m) => {
+                let raw = m.to_bytes();
+                let verdict = tandem_sip_msg::check_message(*m);
+                self.handle_verdict(now, flow, verdict, &raw);
+            }
+            Frame::Malformed { raw, .. } => {
+                // The framer delimited it by Content-Length, so the datagram rules give the
+                // same verdict with its reason phrase.
+                let verdict = tandem_sip_msg::check_datagram(raw.clone(), &self.config.limits);
+                self.handle_verdict(now, flow, verdict, &raw);
+            }
+            Frame::Ping | Frame::Pong => {}
+        }
+    }
+
+    /// Time passed: fire every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some((at, entry)) = self.timers.pop_due(now) {
+            match entry.owner {
+                Owner::Client(id) => {
+                    let Some(e) = self.clients.get_mut(id) else {
+                        continue;
+                    };
+                    if !e.tx.deadlines.wants(entry.name, at) {
+                        continue;
+                    }
+                    let actions = e.tx.on_timer(entry.name, now, &self.config.timers);
+                    self.run_client(id, actions, None);
+                }
+                Owner::Server(id) => {
+                    let Some(e) = self.servers.get_mut(id) else {
+                        continue;
+                    };
+                    if !e.tx.deadlines.wants(entry.name, at) {
+                        continue;
+                    }
+                    let actions = e.tx.on_timer(entry.name, now, &self.config.timers);
+                    self.run_server(id, actions, None);
+                }
+            }
+        }
+    }
+
+    /// The next output. Drain until [`Output::Timeout`].
+    pub fn poll_output(&mut self) -> Output {
+        if let Some(o) = self.outputs.pop_front() {
+            return o;
+        }
+        Output::Timeout(self.next_deadline())
+    }
+
+    // ----- commands -----
+
+    /// Sends a request in a new client transaction on `flow`.
+    ///
+    /// The endpoint adds the top Via (`SIP/2.0/<transport> <flow.local>;branch=z9hG4bK…;rport`,
+    /// RFC 3261 §8.1.1.7, RFC 3581), `Max-Forwards: 70` when absent (§8.1.1.6) and
+    /// `Content-Length` when absent. ACK is not sent this way: see [`Self::send_ack`].
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        mut request: Message,
+        flow: Flow,
+    ) -> Result<ClientTxId, SendError> {
+        let method = request.method().ok_or(SendError::NotARequest)?;
+        if method == Method::Ack {
+            return Err(SendError::AckNeedsNoTransaction);
+        }
+        let branch = self.new_branch();
+        let via = format!(
+            "SIP/2.0/{} {};branch={branch};rport",
+            flow.transport.via_name(),
+            host_port(flow.local)
+        );
+        request.insert_header(0, &HeaderName::Via, &via)?;
+        if request.value(&HeaderName::MaxForwards).is_none() {
+            request.push_header(&HeaderName::MaxForwards, "70")?;
+        }
+        if request.value(&HeaderName::ContentLength).is_none() {
+            request.push_header(
+                &HeaderName::ContentLength,
+                &request.body().len().to_string(),
+            )?;
+        }
+        let kind = if method == Method::Invite {
+            ClientKind::Invite
+        } else {
+            ClientKind::NonInvite
+        };
+        let bytes = request.to_bytes();
+        let (tx, actions) = ClientTx::start(
+            kind,
+            bytes,
+            flow.transport.is_reliable(),
+            now,
+            &self.config.timers,
+        );
+        let key = ClientKey { branch, method };
+        let id = self.clients.insert(ClientEntry {
+            tx,
+            key: key.clone(),
+            flow,
+            request,
+        });
+        self.client_index.insert(key, id);
+        self.run_client(id, actions, None);
+        Ok(ClientTxId(id))
+    }
+
+    /// Sends CANCEL for the INVITE of `tx` (§9.1) in a client transaction of its own.
+    /// Only allowed once a provisional response has arrived, as §9.1 requires.
+    pub fn cancel(&mut self, now: Instant, tx: ClientTxId) -> Result<ClientTxId, SendError> {
+        let entry = self.clients.get(tx.0).ok_or(SendError::NoSuchTransaction)?;
+        if entry.tx.kind != ClientKind::Invite {
+            return Err(SendError::NotAnInvite);
+        }
+        if entry.tx.state != ClientState::Proceeding {
+            return Err(SendError::CancelNotAllowed);
+        }
+        let cancel = derived_request(&entry.request, Method::Cancel, None)?;
+        let bytes = cancel.to_bytes();
+        let flow = entry.flow;
+        let (ctx, actions) = ClientTx::start(
+            ClientKind::NonInvite,
+            bytes,
+            flow.transport.is_reliable(),
+            now,
+            &self.config.timers,
+        );
+        // The CANCEL reuses the INVITE's branch (§9.1); its key differs by method.
+        let key = ClientKey {
+            branch: entry.key.branch.clone(),
+            method: Method::Cancel,
+        };
+        let id = self.clients.insert(ClientEntry {
+            tx: ctx,
+            key: key.clone(),
+            flow,
+            request: cancel,
+        });
+        self.client_index.insert(key, id);
+        self.run_client(id, actions, None);
+        Ok(ClientTxId(id))
+    }
+
+    /// Sends an ACK for a 2xx, outside any transaction (§13.2.2.4, §17.1.1.3). The ACK must be
+    /// complete (the dialog layer builds it); the endpoint only adds a Via with a new branch.
+    pub fn send_ack(&mut self, mut ack: Message, flow: Flow) -> Result<Bytes, SendError> {
+        let branch = self.new_branch();
+        let via = format!(
+            "SIP/2.0/{} {};branch={branch};rport",
+            flow.transport.via_name(),
+            host_port(flow.local)
+        );
+        ack.insert_header(0, &HeaderName::Via, &via)?;
+        if ack.value(&HeaderName::ContentLength).is_none() {
+            ack.push_header(&HeaderName::ContentLength, &ack.body().len().to_string())?;
+        }
+        let bytes = ack.to_bytes();
+        self.outputs.push_back(Output::Transmit(Transmit {
+            flow,
+            payload: bytes.clone(),
+        }));
+        Ok(bytes)
+    }
+
+    /// A response to the request of `tx`, built per §8.2.6.2: Via, From, To (with the
+    /// transaction's tag unless `status` is 100), Call-ID and CSeq copied, a `Server` header,
+    /// no body. Add headers or a body, then pass it to [`Self::respond`].
+    pub fn make_response(
+        &self,
+        tx: ServerTxId,
+        status: u16,
+        reason: &str,
+    ) -> Result<Message, RespondError> {
+        let e = self
+            .servers
+            .get(tx.0)
+            .ok_or(RespondError::NoSuchTransaction)?;
+        let tag = (status > 100).then_some(e.to_tag.as_str());
+        Ok(response_to(
+            &e.request,
+            status,
+            reason,
+            tag,
+            &self.config.server,
+        )?)
+    }
+
+    /// Sends `response` in server transaction `tx`.
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        mut response: Message,
+    ) -> Result<(), RespondError> {
+        let status = response.status().ok_or(RespondError::NotAResponse)?;
+        if response.value(&HeaderName::ContentLength).is_none() {
+            response.push_header(
+                &HeaderName::ContentLength,
+                &response.body().len().to_string(),
+            )?;
+        }
+        let e = self
+            .servers
+            .get_mut(tx.0)
+            .ok_or(RespondError::NoSuchTransaction)?;
+        match e
+            .tx
+            .respond(status, response.to_bytes(), now, &self.config.timers)
+        {
+            RespondOutcome::Sent(actions) => {
+                self.run_server(tx.0, actions, None);
+                Ok(())
+            }
+            RespondOutcome::AlreadyFinal => Err(RespondError::AlreadyFinal),
+        }
+    }
+
+    /// Shortcut: [`Self::make_response`] then [`Self::respond`].
+    pub fn reply(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        status: u16,
+        reason: &str,
+    ) -> Result<(), RespondError> {
+        let r = self.make_response(tx, status, reason)?;
+        self.respond(now, tx, r)
+    }
+
+    /// A fresh tag (§19.3: at least 32 bits of randomness), from the seeded RNG.
+    pub fn new_tag(&mut self) -> String {
+        format!("{:016x}", self.rng.r#gen::<u64>())
+    }
+
+    /// A fresh Call-ID (§8.1.1.4), from the seeded RNG.
+    pub fn new_call_id(&mut self) -> String {
+        format!(
+            "{:016x}{:016x}",
+            self.rng.r#gen::<u64>(),
+            self.rng.r#gen::<u64>()
+        )
+    }
+
+    // ----- internals -----
+
+    fn new_branch(&mut self) -> String {
+        format!("z9hG4bK{:016x}", self.rng.r#gen::<u64>())
+    }
+
+    fn handle_verdict(&mut self, now: Instant, flow: Flow, verdict: Verdict, raw: &[u8]) {
+        match verdict {
+            Verdict::Accept(m) if m.is_request() => self.handle_request(now, flow, *m),
+            Verdict::Accept(m) => self.handle_response(now, flow, *m),
+            Verdict::Reject { status, reason } => {
+                // §8.2.6 stateless answer; its destination follows the same Via rules.
+                let tag = self.new_tag();
+                if let Some(bytes) = tandem_sip_msg::error_response(raw, status, &reason, &tag) {
+                    let dest = Message::parse(bytes.clone(), &tandem_sip_msg::Limits::default())
+                        .ok()
+                        .map_or(flow, |r| response_flow(&r, flow));
+                    self.outputs.push_back(Output::Transmit(Transmit {
+                        flow: dest,
+                        payload: bytes,
+                    }));
+                }
+            }
+            Verdict::Drop { reason } => {
+                self.outputs
+                    .push_back(Output::Event(Event::Discarded { flow, reason }));
+            }
+        }
+    }
+
+    fn handle_response(&mut self, now: Instant, flow: Flow, response: Message) {
+        let key = ClientKey::of_response(&response);
+        let Some(id) = key.as_ref().and_then(|k| self.client_index.get(k)).copied() else {
+            self.discard(flow, "response matches no client transaction");
+            return;
+        };
+        // §8.1.3.3: a response with more than one Via is discarded by a UAC.
+        let vias = response.typed_all::<Via<'_>>().map_or(0, |v| v.len());
+        if vias != 1 {
+            self.discard(flow, "response carries more than one Via");
+            return;
+        }
+        let (Some(status), Some(e)) = (response.status(), self.clients.get_mut(id)) else {
+            return;
+        };
+        let actions = e.tx.on_response(status, now, &self.config.timers);
+        // §17.1.1.3: the client INVITE transaction ACKs a non-2xx final response itself.
+        if e.tx.kind == ClientKind::Invite
+            && e.tx.state == ClientState::Completed
+            && e.tx.ack.is_none()
+        {
+            if let Ok(ack) = derived_request(&e.request, Method::Ack, Some(&response)) {
+                let bytes = ack.to_bytes();
+                e.tx.ack = Some(bytes.clone());
+                self.outputs.push_back(Output::Transmit(Transmit {
+                    flow: e.flow,
+                    payload: bytes,
+                }));
+            }
+        }
+        self.run_client(id, actions, Some(response));
+    }
+
+    fn handle_request(&mut self, now: Instant, flow: Flow, mut request: Message) {
+        let Some(method) = request.method() else {
+            return;
+        };
+        stamp_received(&mut request, flow);
+        let Some(key) = ServerKey::of_request(&request, method.clone()) else {
+            self.discard(flow, "request without a usable Via");
+            return;
+        };
+        // §17.2.3: a retransmission, or the ACK of a non-2xx / 2xx of an INVITE transaction.
+        if let Some(&id) = self.server_index.get(&key) {
+            let Some(e) = self.servers.get_mut(id) else {
+                return;
+            };
+            let actions = if method == Method::Ack {
+                e.tx.on_ack(now, &self.config.timers)
+            } else {
+                e.tx.on_retransmission()
+            };
+            self.run_server(id, actions, Some(request));
+            return;
+        }
+        match method {
+            // An ACK for a 2xx has a branch of its own (§17.1.1.3): the dialog layer matches it.
+            Method::Ack => {
+                let event = Event::StrayAck {
+                    ack: Box::new(request),
+                    flow,
+                };
+                self.outputs.push_back(Output::Event(event));
+            }
+            Method::Cancel => self.handle_cancel(now, flow, request, key),
+            _ => self.handle_new_request(now, flow, request, method, key),
+        }
+    }
+
+    fn handle_new_request(
+        &mut self,
+        now: Instant,
+        flow: Flow,
+        request: Message,
+        method: Method,
+        key: ServerKey,
+    ) {
+        let merge_key = merge_key(&request, &method);
+        let merged = merge_key
+            .as_ref()
+            .and_then(|k| self.merge_index.get(k))
+            .is_some();
+        let kind = if method == Method::Invite {
+            ServerKind::Invite
+        } else {
+            ServerKind::NonInvite
+        };
+        let tx = ServerTx::new(kind, flow.transport.is_reliable(), &self.config.timers);
+        let to_tag = self.new_tag();
+        let response_flow = response_flow(&request, flow);
+        let entry = ServerEntry {
+            tx,
+            key: key.clone(),
+            flow: response_flow,
+            request,
+            to_tag,
+            merge_key: if merged { None } else { merge_key.clone() },
+        };
+        let id = self.servers.insert(entry);
+        self.server_index.insert(key, id);
+        let txid = ServerTxId(id);
+        if merged {
+            // §8.2.2.2: the same request reached us by two paths.
+            let _ = self.reply(now, txid, 482, "Loop Detected");
+            return;
+        }
+        if let Some(k) = merge_key {
+            self.merge_index.insert(k, id);
+        }
+        let policy = UasPolicy {
+            allow: &self.config.allow,
+            supported: &self.config.supported,
+            accept: &self.config.accept,
+        };
+        let rejection = self
+            .servers
+            .get(id)
+            .and_then(|e| check_request(&e.request, &method, &policy));
+        if let Some(rejection) = rejection {
+            if let Ok(mut r) = self.make_response(txid, rejection.status, rejection.reason) {
+                for (name, value) in &rejection.headers {
+                    let _ = r.push_header(&HeaderName::new(name), value);
+                }
+                let _ = self.respond(now, txid, r);
+            }
+            return;
+        }
+        // §17.2.1: an INVITE server transaction answers 100 Trying at once, which stops the
+        // client's retransmissions while the application (or the far leg) takes its time.
+        if kind == ServerKind::Invite {
+            let _ = self.reply(now, txid, 100, "Trying");
+        }
+        let Some(e) = self.servers.get(id) else {
+            return;
+        };
+        let event = Event::Request {
+            tx: txid,
+            request: Box::new(e.request.clone()),
+            flow,
+        };
+        self.outputs.push_back(Output::Event(event));
+    }
+
+    /// §9.2: CANCEL gets its own transaction; it matches the INVITE with the same branch.
+    fn handle_cancel(&mut self, now: Instant, flow: Flow, request: Message, key: ServerKey) {
+        let invite_key = match &key {
+            ServerKey::Rfc3261 {
+                branch, sent_by, ..
+            } => ServerKey::Rfc3261 {
+                branch: branch.clone(),
+                sent_by: sent_by.clone(),
+                method: Method::Invite,
+            },
+            ServerKey::Rfc2543 { fingerprint, .. } => ServerKey::Rfc2543 {
+                fingerprint: fingerprint.clone(),
+                method: Method::Invite,
+            },
+        };
+        let invite = self.server_index.get(&invite_key).copied();
+        let tx = ServerTx::new(
+            ServerKind::NonInvite,
+            flow.transport.is_reliable(),
+            &self.config.timers,
+        );
+        let to_tag = self.new_tag();
+        let entry = ServerEntry {
+            tx,
+            key: key.clone(),
+            flow: response_flow(&request, flow),
+            request,
+            to_tag,
+            merge_key: None,
+        };
+        let id = self.servers.insert(entry);
+        self.server_index.insert(key, id);
+        let cancel_tx = ServerTxId(id);
+        let pending = invite
+            .and_then(|i| self.servers.get(i))
+            .is_some_and(|e| e.tx.state == ServerState::Proceeding);
+        match invite {
+            Some(invite) if pending => {
+                let _ = self.reply(now, cancel_tx, 200, "OK");
+                let _ = self.reply(now, ServerTxId(invite), 487, "Request Terminated");
+                self.outputs.push_back(Output::Event(Event::Cancelled {
+                    tx: ServerTxId(invite),
+                }));
+            }
+            // Final response already sent: the CANCEL has no effect, but it matched (§9.2).
+            Some(_) => {
+                let _ = self.reply(now, cancel_tx, 200, "OK");
+            }
+            None => {
+                let _ = self.reply(now, cancel_tx, 481, "Call/Transaction Does Not Exist");
+            }
+        }
+    }
+
+    fn run_client(&mut self, id: SlotId, actions: Vec<Action>, message: Option<Message>) {
+        let mut message = message;
+        for action in actions {
+            match action {
+                Action::Send(payload) => {
+                    if let Some(e) = self.clients.get(id) {
+                        self.outputs.push_back(Output::Transmit(Transmit {
+                            flow: e.flow,
+                            payload,
+                        }));
+                    }
+                }
+                Action::Arm(name, at) => self.timers.schedule(at, Owner::Client(id), name),
+                Action::PassUp => {
+                    if let Some(response) = message.take() {
+                        let event = Event::Response {
+                            tx: ClientTxId(id),
+                            response: Box::new(response),
+                        };
+                        self.outputs.push_back(Output::Event(event));
+                    }
+                }
+                Action::Terminate { timed_out } => {
+                    if let Some(e) = self.clients.remove(id) {
+                        self.client_index.remove(&e.key);
+                    }
+                    if timed_out {
+                        self.outputs
+                            .push_back(Output::Event(Event::Timeout { tx: ClientTxId(id) }));
+                    }
+                }
+            }
+        }
+    }
+
+    fn run_server(&mut self, id: SlotId, actions: Vec<Action>, message: Option<Message>) {
+        let mut message = message;
+        for action in actions {
+            match action {
+                Action::Send(payload) => {
+                    if let Some(e) = self.servers.get(id) {
+                        self.outputs.push_back(Output::Transmit(Transmit {
+                            flow: e.flow,
+                            payload,
+                        }));
+                    }
+                }
+                Action::Arm(name, at) => self.timers.schedule(at, Owner::Server(id), name),
+                Action::PassUp => {
+                    if let Some(ack) = message.take() {
+                        let event = Event::Ack {
+                            tx: ServerTxId(id),
+                            ack: Box::new(ack),
+                        };
+                        self.outputs.push_back(Output::Event(event));
+                    }
+                }
+                Action::Terminate { timed_out } => {
+                    if let Some(e) = self.servers.remove(id) {
+                        self.server_index.remove(&e.key);
+                        if let Some(k) = e.merge_key {
+                            self.merge_index.remove(&k);
+                        }
+                    }
+                    if timed_out {
+                        self.outputs
+                            .push_back(Output::Event(Event::AckTimeout { tx: ServerTxId(id) }));
+                    }
+                }
+            }
+        }
+    }
+
+    fn discard(&mut self, flow: Flow, reason: &str) {
+        let event = Event::Discarded {
+            flow,
+            reason: reason.to_owned(),
+        };
+        self.outputs.push_back(Output::Event(event));
+    }
+
+    fn next_deadline(&mut self) -> Option<Instant> {
+        // Drop stale entries at the top so the runtime never wakes for nothing.
+        loop {
+            let at = self.timers.next_deadline()?;
+            let entry = self.timers.peek_entry()?;
+            let live = match entry.owner {
+                Owner::Client(id) => self
+                    .clients
+                    .get(id)
+                    .is_some_and(|e| e.tx.deadlines.wants(entry.name, at)),
+                Owner::Server(id) => self
+                    .servers
+                    .get(id)
+                    .is_some_and(|e| e.tx.deadlines.wants(entry.name, at)),
+            };
+            if live {
+                return Some(at);
+            }
+            self.timers.pop_front();
+        }
+    }
+}
+
+/// `host:port` of a socket address for a Via sent-by or Contact (IPv6 in brackets, RFC 5118).
+pub(crate) fn host_port(addr: SocketAddr) -> String {
+    addr.to_string()
+}
+
+/// RFC 3261 §18.2.1 and RFC 3581 §4: record where the request really came from in its top Via,
+/// so responses (which copy the Via) can be routed back through NATs.
+fn stamp_received(request: &mut Message, flow: Flow) {
+    let (differs, wants_rport) = match request.typed_first::<Via<'_>>() {
+        Ok(Some(via)) => {
+            let differs = via
+                .host
+                .to_string()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                != flow.remote.ip().to_string();
+            (differs, via.rport().is_some())
+        }
+        _ => return,
+    };
+    if differs || wants_rport {
+        let _ = request.set_top_via_param("received", Some(&flow.remote.ip().to_string()));
+    }
+    if wants_rport {
+        let _ = request.set_top_via_param("rport", Some(&flow.remote.port().to_string()));
+    }
+}
+
+/// Where the responses to a request go (§18.2.2, RFC 3581 §4): the same connection for a
+/// reliable transport; for UDP the source address when `rport` was asked for, else the
+/// source IP (`received`) with the sent-by port (default 5060).
+fn response_flow(request: &Message, flow: Flow) -> Flow {
+    if flow.transport.is_reliable() {
+        return flow;
+    }
+    let Ok(Some(via)) = request.typed_first::<Via<'_>>() else {
+        return flow;
+    };
+    if via.rport().is_some() {
+        return flow;
+    }
+    let port = via.port.unwrap_or(5060);
+    Flow {
+        remote: SocketAddr::new(flow.remote.ip(), port),
+        ..flow
+    }
+}
+
+fn merge_key(request: &Message, method: &Method) -> Option<MergeKey> {
+    let to = request.typed::<ToHeader<'_>>().ok()??;
+    if to.0.tag().is_some() {
+        return None;
+    }
+    let from_tag = request.typed::<FromHeader<'_>>().ok()??.0.tag()?.to_owned();
+    let call_id = request.typed::<CallId<'_>>().ok()??.0.to_owned();
+    let cseq = request.typed::<CSeq>().ok()??.seq;
+    Some(MergeKey {
+        from_tag,
+        call_id,
+        cseq,
+        method: method.clone(),
+    })
+}
+
+/// §8.2.6.2: a response to `request`.
+pub(crate) fn response_to(
+    request: &Message,
+    status: u16,
+    reason: &str,
+    to_tag: Option<&str>,
+    server: &str,
+) -> Result<Message, tandem_sip_msg::EditError> {
+    let mut r = Message::new_response(status, reason)?;
+    for field in request.headers() {
+        let name = field.header_name();
+        if matches!(
+            name,
+            HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq
+        ) {
+            r.push_header(&name, &unfold(field.value))?;
+        } else if name == HeaderName::To {
+            let value = unfold(field.value);
+            let has_tag = request
+                .typed::<ToHeader<'_>>()
+                .ok()
+                .flatten()
+                .is_some_and(|t| t.0.tag().is_some());
+            match to_tag {
+                Some(tag) if !has_tag => r.push_header(&name, &format!("{value};tag={tag}"))?,
+                _ => r.push_header(&name, &value)?,
+            }
+        }
+    }
+    if !server.is_empty() {
+        r.push_header(&HeaderName::Server, server)?;
+    }
+    Ok(r)
+}
+
+/// ACK for a non-2xx (§17.1.1.3) or CANCEL (§9.1), derived from the INVITE as sent: same
+/// Request-URI, Call-ID, From, CSeq number, top Via and Route; To from the response for ACK.
+pub(crate) fn derived_request(
+    invite: &Message,
+    method: Method,
+    response: Option<&Message>,
+) -> Result<Message, tandem_sip_msg::EditError> {
+    let uri_text = invite.request_line().map(|l| l.uri).unwrap_or_default();
+    let uri =
+        tandem_sip_msg::Uri::parse(uri_text).map_err(|_| tandem_sip_msg::EditError::NotARequest)?;
+    let mut m = Message::new_request(&method, &uri)?;
+    let mut via_done = false;
+    for field in invite.headers() {
+        let name = field.header_name();
+        let value = unfold(field.value);
+        match name {
+            HeaderName::Via if !via_done => {
+                // The top Via is the one line Tandem inserted in `send_request`.
+                m.push_header(&name, &value)?;
+                via_done = true;
+            }
+            HeaderName::From | HeaderName::CallId | HeaderName::Route | HeaderName::MaxForwards => {
+                m.push_header(&name, &value)?;
+            }
+            HeaderName::To => {
+                let to = response
+                    .and_then(|r| r.value(&HeaderName::To))
+                    .map(unfold)
+                    .unwrap_or(value);
+                m.push_header(&name, &to)?;
+            }
+            HeaderName::CSeq => {
+                let seq = invite.typed::<CSeq>().ok().flatten().map_or(1, |c| c.seq);
+                m.push_header(&name, &format!("{seq} {method}"))?;
+            }
+            _ => {}
+        }
+    }
+    m.push_header(&HeaderName::ContentLength, "0")?;
+    Ok(m)
+}
+
+/// A header value on one line: each line fold (CRLF or LF followed by whitespace) becomes one
+/// space, which RFC 3261 §7.3.1 defines as equivalent. Copied values go into new messages whose
+/// edit API takes single-line values.
+fn unfold(value: &[u8]) -> String {
+    let text = String::from_utf8_lossy(value);
+    if !text.contains(['\r', '\n']) {
+        return text.into_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_break = false;
+    for c in text.chars() {
+        if c == '\r' || c == '\n' {
+            in_break = true;
+            continue;
+        }
+        if in_break {
+            if c == ' ' || c == '\t' {
+                continue;
+            }
+            in_break = false;
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfold_joins_continuation_lines() {
+        assert_eq!(
+            unfold(b"SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=x"),
+            "SIP  /   2.0 /UDP 192.0.2.2;branch=x"
+        );
+        assert_eq!(unfold(b"plain"), "plain");
+    }
+}

@@ -1,0 +1,44 @@
+//! Errors of the endpoint's commands: a caller's misuse, never the network's fault.
+
+use tandem_sip_msg::EditError;
+
+/// Why [`Endpoint::send_request`](crate::Endpoint::send_request),
+/// [`cancel`](crate::Endpoint::cancel) or [`send_ack`](crate::Endpoint::send_ack) refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The message is a response.
+    #[error("not a request")]
+    NotARequest,
+    /// ACK for a 2xx is sent with `send_ack`, outside any transaction (§17.1.1.3).
+    #[error("ACK is sent with send_ack, not in a transaction")]
+    AckNeedsNoTransaction,
+    /// The transaction id is unknown or the transaction has ended.
+    #[error("no such transaction")]
+    NoSuchTransaction,
+    /// Only an INVITE can be cancelled.
+    #[error("only INVITE transactions can be cancelled")]
+    NotAnInvite,
+    /// §9.1: CANCEL only after a provisional response and before a final one.
+    #[error("CANCEL is allowed only after a provisional and before a final response")]
+    CancelNotAllowed,
+    /// The message could not be edited (a header value with a line break, ...).
+    #[error(transparent)]
+    Edit(#[from] EditError),
+}
+
+/// Why [`Endpoint::respond`](crate::Endpoint::respond) refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RespondError {
+    /// The message is a request.
+    #[error("not a response")]
+    NotAResponse,
+    /// The transaction id is unknown or the transaction has ended.
+    #[error("no such transaction")]
+    NoSuchTransaction,
+    /// A final response was already sent in this transaction (§17.2).
+    #[error("a final response was already sent")]
+    AlreadyFinal,
+    /// The message could not be edited.
+    #[error(transparent)]
+    Edit(#[from] EditError),
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds every cargo-fuzz target (fuzz/ is outside the workspace). With FUZZ_SECONDS=N it also
+# runs each target for N seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh fuzz
+cd fuzz
+cargo +nightly fuzz build --dev
+if [ -n "${FUZZ_SECONDS:-}" ]; then
+  for t in $(cargo +nightly fuzz list); do
+    echo "fuzz: running $t for ${FUZZ_SECONDS}s"
+    cargo +nightly fuzz run --dev "$t" -- -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048
+  done
+fi
