@@ -28,6 +28,67 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: SipCommand,
     },
+    /// Media tools: the real media path run on WAV files.
+    Media {
+        #[command(subcommand)]
+        command: MediaCommand,
+    },
+}
+
+/// `tandem media ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum MediaCommand {
+    /// Mix WAV files through the real path: encode, RTP, a simulated network with jitter and
+    /// loss, jitter buffer, decode, conference mixer. Writes the mix a silent listener hears.
+    Mix {
+        /// Codec of every leg.
+        #[arg(long, value_enum)]
+        codec: CodecArg,
+        /// Extra network delay drawn uniformly from 0..=MS per packet.
+        #[arg(long, default_value_t = 0)]
+        jitter: u32,
+        /// Packets lost, in percent.
+        #[arg(long, default_value_t = 0.0)]
+        loss: f64,
+        /// Seed of the simulated network (same seed, same output).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Input WAV files (any rate, mono or stereo).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output WAV file (mono, the codec's rate).
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+    /// Print the DTMF digits found in a WAV file, in order, on one line.
+    DtmfDetect {
+        /// Input WAV file.
+        input: PathBuf,
+    },
+    /// Write DTMF tones (80 ms each, 80 ms apart) to a WAV file.
+    DtmfGenerate {
+        /// Digits: 0-9, *, #, A-D.
+        digits: String,
+        /// Output WAV file.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// Sample rate of the output.
+        #[arg(long, default_value_t = 8000)]
+        rate: u32,
+    },
+}
+
+/// Codecs `tandem media mix` offers.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum CodecArg {
+    /// G.711 μ-law, 8 kHz.
+    Pcmu,
+    /// G.711 A-law, 8 kHz.
+    Pcma,
+    /// G.722, 16 kHz.
+    G722,
+    /// Opus, 48 kHz.
+    Opus,
 }
 
 /// `tandem serve` flags; each overrides the configuration file.

@@ -6,7 +6,9 @@
 mod app;
 mod cli;
 mod config;
+mod http;
 mod lint;
+mod media;
 mod serve;
 
 use std::process::ExitCode;
@@ -30,5 +32,6 @@ fn main() -> ExitCode {
         cli::Command::Sip {
             command: cli::SipCommand::Lint { files },
         } => lint::main(&files),
+        cli::Command::Media { command } => media::main(command),
     }
 }

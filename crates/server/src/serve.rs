@@ -12,6 +12,7 @@ use tracing::{error, info};
 use crate::app;
 use crate::cli::ServeArgs;
 use crate::config::{Config, TransportName};
+use crate::http;
 
 /// Entry point of `tandem serve`.
 pub(crate) fn main(args: ServeArgs) -> ExitCode {
@@ -79,10 +80,30 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     };
     let sip = SipRuntime::bind(listen).await?;
     for (transport, addr) in sip.local_addrs() {
-        println!("tandem: SIP listening on {transport} {addr}");
+        say(&format!("tandem: SIP listening on {transport} {addr}"));
         info!(%transport, %addr, "SIP listening");
     }
-    println!("tandem: data folder {}", config.data.dir.display());
+    say(&format!(
+        "tandem: data folder {}",
+        config.data.dir.display()
+    ));
+    let http_listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|e| format!("cannot bind HTTP on {}: {e}", config.http.listen))?;
+    let http_addr = http_listener.local_addr()?;
+    say(&format!("tandem: HTTP listening on {http_addr}"));
+    let status = http::Status {
+        sip: sip
+            .local_addrs()
+            .into_iter()
+            .map(|(t, a)| (t.to_string(), a))
+            .collect(),
+    };
+    tokio::spawn(async move {
+        if let Err(e) = http::serve(http_listener, http::router(status)).await {
+            error!("HTTP server stopped: {e}");
+        }
+    });
     let endpoint = Endpoint::new(EndpointConfig {
         limits,
         server: config.sip.user_agent.clone(),
@@ -99,6 +120,15 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     sip.run(endpoint, app::handle_event, shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// One line on standard output for operators and scripts. Never fails: a closed pipe (the
+/// reader went away) must not take the server down.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }
 
 async fn shutdown_signal() {
