@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! System tests of the `tandem` binary's offline commands: exit codes and output as the README
 //! promises them.
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! System test: the real `tandem serve` binary on loopback sockets, driven over UDP and TCP.
 
 use std::io::{BufRead, BufReader, Read, Write};
