@@ -138,6 +138,30 @@ struct MergeKey {
     method: Method,
 }
 
+/// What identifies the INVITE an ACK for a 2xx acknowledges.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct AckKey {
+    call_id: String,
+    from_tag: String,
+    cseq: u32,
+}
+
+impl AckKey {
+    fn of(m: &Message) -> Option<Self> {
+        Some(Self {
+            call_id: m.typed::<CallId<'_>>().ok()??.0.to_owned(),
+            from_tag: m
+                .typed::<FromHeader<'_>>()
+                .ok()??
+                .0
+                .tag()
+                .unwrap_or_default()
+                .to_owned(),
+            cseq: m.typed::<CSeq>().ok()??.seq,
+        })
+    }
+}
+
 /// The sans-IO SIP endpoint.
 pub struct Endpoint {
     config: EndpointConfig,
@@ -147,6 +171,9 @@ pub struct Endpoint {
     client_index: HashMap<ClientKey, SlotId>,
     server_index: HashMap<ServerKey, SlotId>,
     merge_index: HashMap<MergeKey, SlotId>,
+    /// INVITE transactions that sent a 2xx, by the dialog fields an ACK for it carries (its
+    /// own branch differs, §17.1.1.3): Call-ID, From tag, CSeq number.
+    accepted_index: HashMap<AckKey, SlotId>,
     timers: TimerQueue,
     outputs: VecDeque<Output>,
 }
@@ -172,6 +199,7 @@ impl Endpoint {
             client_index: HashMap::new(),
             server_index: HashMap::new(),
             merge_index: HashMap::new(),
+            accepted_index: HashMap::new(),
             timers: TimerQueue::default(),
             outputs: VecDeque::new(),
         }
@@ -413,6 +441,11 @@ impl Endpoint {
             .respond(status, response.to_bytes(), now, &self.config.timers)
         {
             RespondOutcome::Sent(actions) => {
+                if e.tx.state == ServerState::Accepted {
+                    if let Some(k) = AckKey::of(&e.request) {
+                        self.accepted_index.insert(k, tx.0);
+                    }
+                }
                 self.run_server(tx.0, actions, None);
                 Ok(())
             }
@@ -532,8 +565,22 @@ impl Endpoint {
             return;
         }
         match method {
-            // An ACK for a 2xx has a branch of its own (§17.1.1.3): the dialog layer matches it.
+            // An ACK for a 2xx has a branch of its own (§17.1.1.3): match it to the INVITE
+            // transaction still in Accepted (RFC 6026 §7.1) by its dialog fields.
             Method::Ack => {
+                if let Some(&id) = AckKey::of(&request)
+                    .as_ref()
+                    .and_then(|k| self.accepted_index.get(k))
+                {
+                    if let Some(e) = self.servers.get_mut(id) {
+                        let actions = e.tx.on_ack(now, &self.config.timers);
+                        if actions.is_empty() {
+                            return; // a retransmitted ACK
+                        }
+                        self.run_server(id, actions, Some(request));
+                        return;
+                    }
+                }
                 let event = Event::StrayAck {
                     ack: Box::new(request),
                     flow,
@@ -735,6 +782,11 @@ impl Endpoint {
                         self.server_index.remove(&e.key);
                         if let Some(k) = e.merge_key {
                             self.merge_index.remove(&k);
+                        }
+                        if let Some(k) = AckKey::of(&e.request) {
+                            if self.accepted_index.get(&k) == Some(&id) {
+                                self.accepted_index.remove(&k);
+                            }
                         }
                     }
                     if timed_out {

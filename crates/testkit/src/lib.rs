@@ -24,6 +24,7 @@
 mod clock;
 mod net;
 pub mod pcap;
+pub mod sip;
 mod trace;
 mod world;
 

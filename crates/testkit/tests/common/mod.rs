@@ -1,0 +1,67 @@
+//! Shared set-up of the SIP scenarios: a UAC and a UAS endpoint on one simulated network.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use tandem_sip_core::{EndpointConfig, Event};
+use tandem_testkit::{LinkConfig, NodeId, World};
+
+pub const UAC: &str = "127.0.0.1:5061";
+pub const UAS: &str = "127.0.0.2:5062";
+
+/// A world with a UAC and a UAS, 20 ms apart, over `link` impairments.
+pub fn pair(seed: u64, link: LinkConfig) -> (World, NodeId, NodeId) {
+    let mut w = World::new(
+        seed,
+        LinkConfig {
+            latency: Duration::from_millis(20),
+            ..link
+        },
+    );
+    let uac = w.add_node(
+        UAC,
+        EndpointConfig {
+            seed: seed ^ 1,
+            ..EndpointConfig::default()
+        },
+    );
+    let uas = w.add_node(
+        UAS,
+        EndpointConfig {
+            seed: seed ^ 2,
+            ..EndpointConfig::default()
+        },
+    );
+    (w, uac, uas)
+}
+
+/// Labels of the events a node reported, for assertions.
+pub fn event_labels(w: &mut World, id: NodeId) -> Vec<String> {
+    w.node(id)
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Request { request, .. } => request.method().map(|m| format!("request {m}")),
+            Event::Response { response, .. } => response.status().map(|s| format!("response {s}")),
+            Event::Ack { .. } => Some("ack".into()),
+            Event::StrayAck { .. } => Some("stray ack".into()),
+            Event::Cancelled { .. } => Some("cancelled".into()),
+            Event::Timeout { .. } => Some("timeout".into()),
+            Event::AckTimeout { .. } => Some("ack timeout".into()),
+            Event::Discarded { .. } => None,
+        })
+        .collect()
+}
+
+/// Runs long enough for every transaction to end (64·T1 plus Timer D), then asserts that
+/// both endpoints hold no transaction: nothing leaks.
+pub fn assert_drained(w: &mut World, nodes: &[NodeId]) {
+    w.run_for(Duration::from_secs(40));
+    for &n in nodes {
+        assert_eq!(
+            w.node(n).endpoint.transaction_counts(),
+            (0, 0),
+            "node {n:?} still holds transactions"
+        );
+    }
+}
