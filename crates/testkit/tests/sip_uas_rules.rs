@@ -22,7 +22,9 @@ fn status_of_last_response(w: &tandem_testkit::World) -> Option<u16> {
 fn unknown_method_unsupported_scheme_and_extension() {
     let (mut w, uac, uas) = common::pair(11, LinkConfig::default());
     let flow = w.flow(uac, uas);
-    let cases: [(Method, &str, Option<(&str, &str)>, u16); 5] = [
+    /// Method, Request-URI, an extra header, the status the UAS core must answer (0: none).
+    type Case<'a> = (Method, &'a str, Option<(&'a str, &'a str)>, u16);
+    let cases: [Case<'_>; 5] = [
         (Method::Other("FROB".into()), "sip:b@127.0.0.2", None, 501),
         (Method::Subscribe, "sip:b@127.0.0.2", None, 405),
         (
