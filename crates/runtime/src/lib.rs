@@ -22,6 +22,7 @@
 //! # }
 //! ```
 
+pub mod media;
 pub mod sip;
 
 mod error;

@@ -1,13 +1,22 @@
-//! What the server does with the requests its endpoint hands up, at this stage: it answers
-//! OPTIONS (RFC 3261 §11.2) and declines what it cannot route yet. Calls arrive with the
-//! back-to-back call layer.
+//! What the server does with the requests its endpoint hands up.
+//!
+//! At this stage: OPTIONS (RFC 3261 §11.2); INVITE to a conference URI (`sip:<prefix><room>@…`)
+//! joins Tandem's mixer room `<room>` with its media anchored on Tandem (and recorded when
+//! configured); BYE ends such a call; everything else is declined as the UAS core rules say.
+//! Back-to-back calls arrive with the call layer.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Instant;
 
-use tandem_sip_core::{Endpoint, Event};
-use tandem_sip_msg::headers::ToHeader;
-use tandem_sip_msg::{HeaderName, Method};
-use tracing::{debug, warn};
+use bytes::Bytes;
+use tandem_media::codec::CodecKind;
+use tandem_runtime::media::{LegSpec, MediaEngine};
+use tandem_sdp::{MediaKind, SessionDescription};
+use tandem_sip_core::{Endpoint, Event, Flow, ServerTxId};
+use tandem_sip_msg::headers::{CallId, ToHeader};
+use tandem_sip_msg::{HeaderName, Message, Method, Uri};
+use tracing::{debug, info, warn};
 
 /// Methods the server serves; the endpoint answers others with 405 or 501 (§8.2.1).
 pub(crate) const ALLOW: &[Method] = &[
@@ -18,39 +27,311 @@ pub(crate) const ALLOW: &[Method] = &[
     Method::Options,
 ];
 
-/// Handles one endpoint event.
-pub(crate) fn handle_event(ep: &mut Endpoint, now: Instant, event: Event) {
-    match event {
-        Event::Request { tx, request, .. } => {
-            let method = request.method();
-            let in_dialog = request
-                .typed::<ToHeader<'_>>()
-                .ok()
-                .flatten()
-                .is_some_and(|to| to.0.tag().is_some());
-            let result = match method {
-                Some(Method::Options) => {
-                    options_response(ep, tx).and_then(|r| ep.respond(now, tx, r))
+/// A call joined to a room.
+#[derive(Debug)]
+struct RoomCall {
+    room: String,
+    invite: ServerTxId,
+}
+
+/// The server's application state.
+pub(crate) struct App {
+    media: MediaEngine,
+    conference_prefix: String,
+    calls: HashMap<String, RoomCall>,
+    session_id: u64,
+}
+
+impl App {
+    pub(crate) fn new(media: MediaEngine, conference_prefix: String) -> Self {
+        Self {
+            media,
+            conference_prefix,
+            calls: HashMap::new(),
+            session_id: 1,
+        }
+    }
+
+    /// Handles one endpoint event.
+    pub(crate) fn handle_event(&mut self, ep: &mut Endpoint, now: Instant, event: Event) {
+        match event {
+            Event::Request { tx, request, flow } => {
+                self.handle_request(ep, now, tx, &request, flow)
+            }
+            Event::AckTimeout { tx } => {
+                // §13.3.1.4: our 2xx was never acknowledged; the call is over.
+                let gone: Vec<String> = self
+                    .calls
+                    .iter()
+                    .filter(|(_, c)| c.invite == tx)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for call_id in gone {
+                    warn!(%call_id, "2xx never acknowledged; leaving the room");
+                    self.leave(&call_id);
                 }
-                // §12.2.2: no dialog matches a request with a To tag yet.
-                _ if in_dialog => ep.reply(now, tx, 481, "Call/Transaction Does Not Exist"),
-                Some(Method::Invite) => ep.reply(now, tx, 480, "Temporarily Unavailable"),
-                _ => ep.reply(now, tx, 501, "Not Implemented"),
-            };
-            if let Err(e) = result {
-                warn!(error = %e, "could not answer a request");
+            }
+            Event::Discarded { reason, .. } => debug!(%reason, "message discarded"),
+            other => debug!(event = ?other, "endpoint event"),
+        }
+    }
+
+    fn handle_request(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Message,
+        flow: Flow,
+    ) {
+        let method = request.method();
+        let call_id = request
+            .typed::<CallId<'_>>()
+            .ok()
+            .flatten()
+            .map(|c| c.0.to_owned())
+            .unwrap_or_default();
+        let in_dialog = request
+            .typed::<ToHeader<'_>>()
+            .ok()
+            .flatten()
+            .is_some_and(|to| to.0.tag().is_some());
+        let result = match method {
+            Some(Method::Options) => options_response(ep, tx).and_then(|r| ep.respond(now, tx, r)),
+            Some(Method::Bye) if in_dialog && self.calls.contains_key(&call_id) => {
+                self.leave(&call_id);
+                info!(%call_id, "call left its room");
+                ep.reply(now, tx, 200, "OK")
+            }
+            // §12.2.2: a request with a To tag that matches no dialog.
+            _ if in_dialog => ep.reply(now, tx, 481, "Call/Transaction Does Not Exist"),
+            Some(Method::Invite) => match self.room_of(request) {
+                Some(room) => self.join_room(ep, now, tx, request, flow, room, call_id),
+                None => ep.reply(now, tx, 404, "Not Found"),
+            },
+            _ => ep.reply(now, tx, 501, "Not Implemented"),
+        };
+        if let Err(e) = result {
+            warn!(error = %e, "could not answer a request");
+        }
+    }
+
+    /// The room named by a conference Request-URI (`sip:conf-sales@host` → `sales`).
+    fn room_of(&self, request: &Message) -> Option<String> {
+        let uri = request.request_line()?.uri().ok()?;
+        let Uri::Sip(sip) = uri else { return None };
+        let user = sip.user_unescaped()?;
+        let user = String::from_utf8(user).ok()?;
+        let room = user.strip_prefix(&self.conference_prefix)?;
+        (!room.is_empty()).then(|| room.to_owned())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn join_room(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Message,
+        flow: Flow,
+        room: String,
+        call_id: String,
+    ) -> Result<(), tandem_sip_core::RespondError> {
+        // RFC 3264 §5/§6: answer the offer's first audio stream with a codec the mixer has.
+        let offer = match SessionDescription::parse(request.body()) {
+            Ok(sdp) if !request.body().is_empty() => sdp,
+            _ => {
+                return reject(
+                    ep,
+                    now,
+                    tx,
+                    488,
+                    "Not Acceptable Here",
+                    "an SDP offer is required",
+                );
+            }
+        };
+        let Some(chosen) = choose_audio(&offer) else {
+            return reject(
+                ep,
+                now,
+                tx,
+                488,
+                "Not Acceptable Here",
+                "no common audio codec",
+            );
+        };
+        let local_ip = flow.local.ip();
+        let socket = match UdpSocket::bind(SocketAddr::new(local_ip, 0)) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "no media port");
+                return ep.reply(now, tx, 503, "Service Unavailable");
+            }
+        };
+        let port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
+        self.session_id += 1;
+        let answer = answer_sdp(&offer, &chosen, local_ip, port, self.session_id);
+        let spec = LegSpec {
+            room: room.clone(),
+            key: call_id.clone(),
+            socket,
+            remote: chosen.remote,
+            codec: chosen.codec,
+            payload_type: chosen.payload_type,
+        };
+        if let Err(e) = self.media.add_leg(spec) {
+            warn!(error = %e, "media thread refused the leg");
+            return ep.reply(now, tx, 503, "Service Unavailable");
+        }
+        let mut ok = ep.make_response(tx, 200, "OK")?;
+        let user = format!("{}{room}", self.conference_prefix);
+        let contact = format!("<sip:{user}@{}>", tandem_sip_core::host_port(flow.local));
+        ok.push_header(&HeaderName::Contact, &contact)?;
+        ok.push_header(
+            &HeaderName::Allow,
+            &ALLOW
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+        )?;
+        ok.set_body(Some("application/sdp"), Bytes::from(answer))?;
+        ep.respond(now, tx, ok)?;
+        info!(%call_id, %room, codec = ?chosen.codec, "call joined room");
+        self.calls.insert(call_id, RoomCall { room, invite: tx });
+        Ok(())
+    }
+
+    fn leave(&mut self, call_id: &str) {
+        if let Some(call) = self.calls.remove(call_id) {
+            debug!(room = %call.room, "leaving room");
+            if let Err(e) = self.media.remove_leg(call_id) {
+                warn!(error = %e, "media thread refused to remove a leg");
             }
         }
-        Event::Discarded { reason, .. } => debug!(%reason, "message discarded"),
-        other => debug!(event = ?other, "endpoint event"),
     }
+}
+
+fn reject(
+    ep: &mut Endpoint,
+    now: Instant,
+    tx: ServerTxId,
+    status: u16,
+    reason: &str,
+    warning: &str,
+) -> Result<(), tandem_sip_core::RespondError> {
+    let mut r = ep.make_response(tx, status, reason)?;
+    // RFC 3261 §20.43: 399 = miscellaneous warning, with the agent's name.
+    r.push_header(
+        &HeaderName::new("Warning"),
+        &format!("399 tandem \"{warning}\""),
+    )?;
+    ep.respond(now, tx, r)
+}
+
+/// The audio stream Tandem answers.
+#[derive(Debug, Clone)]
+struct ChosenAudio {
+    index: usize,
+    codec: CodecKind,
+    payload_type: u8,
+    encoding: String,
+    clock_rate: u32,
+    channels: u32,
+    telephone_event: Option<u8>,
+    remote: SocketAddr,
+}
+
+/// First audio stream with a codec the mixer supports, in the offerer's order of preference.
+fn choose_audio(offer: &SessionDescription) -> Option<ChosenAudio> {
+    for media in offer.media_sections() {
+        if media.kind() != MediaKind::Audio || media.port() == 0 {
+            continue;
+        }
+        let conn = media.connection()?;
+        let ip: IpAddr = conn.address.parse().ok()?;
+        let remote = SocketAddr::new(ip, media.port());
+        let telephone_event = media
+            .codecs()
+            .iter()
+            .find(|c| c.is_telephone_event() && c.clock_rate == 8_000)
+            .map(|c| c.payload_type);
+        for c in media.codecs() {
+            let codec = match (c.encoding.to_ascii_uppercase().as_str(), c.clock_rate) {
+                ("PCMU", 8_000) => CodecKind::Pcmu,
+                ("PCMA", 8_000) => CodecKind::Pcma,
+                ("G722", 8_000) => CodecKind::G722,
+                ("OPUS", 48_000) => CodecKind::Opus,
+                _ => continue,
+            };
+            return Some(ChosenAudio {
+                index: media.index(),
+                codec,
+                payload_type: c.payload_type,
+                encoding: c.encoding.to_string(),
+                clock_rate: c.clock_rate,
+                channels: c.channels,
+                telephone_event,
+                remote,
+            });
+        }
+    }
+    None
+}
+
+/// RFC 3264 §6: an answer with as many m= lines as the offer; the chosen audio stream
+/// accepted, every other stream rejected with port 0.
+fn answer_sdp(
+    offer: &SessionDescription,
+    chosen: &ChosenAudio,
+    ip: IpAddr,
+    port: u16,
+    session: u64,
+) -> String {
+    let family = if ip.is_ipv6() { "IP6" } else { "IP4" };
+    let mut s = format!(
+        "v=0\r\no=tandem {session} 1 IN {family} {ip}\r\ns=tandem\r\nc=IN {family} {ip}\r\nt=0 0\r\n"
+    );
+    for media in offer.media_sections() {
+        if media.index() != chosen.index {
+            let fmt = media.formats().first().copied().unwrap_or("0");
+            s.push_str(&format!(
+                "m={} 0 {} {fmt}\r\n",
+                media.media_type(),
+                media.proto()
+            ));
+            continue;
+        }
+        let mut pts = chosen.payload_type.to_string();
+        if let Some(te) = chosen.telephone_event {
+            pts.push_str(&format!(" {te}"));
+        }
+        s.push_str(&format!("m=audio {port} {} {pts}\r\n", media.proto()));
+        let channels = if chosen.channels > 1 {
+            format!("/{}", chosen.channels)
+        } else {
+            String::new()
+        };
+        s.push_str(&format!(
+            "a=rtpmap:{} {}/{}{channels}\r\n",
+            chosen.payload_type, chosen.encoding, chosen.clock_rate
+        ));
+        if let Some(te) = chosen.telephone_event {
+            s.push_str(&format!(
+                "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"
+            ));
+        }
+        s.push_str("a=ptime:20\r\na=sendrecv\r\n");
+    }
+    s
 }
 
 /// §11.2: 200 with Allow, Accept and Supported.
 fn options_response(
     ep: &Endpoint,
-    tx: tandem_sip_core::ServerTxId,
-) -> Result<tandem_sip_msg::Message, tandem_sip_core::RespondError> {
+    tx: ServerTxId,
+) -> Result<Message, tandem_sip_core::RespondError> {
     let mut r = ep.make_response(tx, 200, "OK")?;
     let allow = ALLOW
         .iter()
@@ -61,4 +342,48 @@ fn options_response(
     r.push_header(&HeaderName::Accept, &ep.config().accept.join(", "))?;
     r.push_header(&HeaderName::Supported, &ep.config().supported.join(", "))?;
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OFFER: &str = "v=0\r\no=a 1 1 IN IP4 192.0.2.5\r\ns=-\r\nc=IN IP4 192.0.2.5\r\nt=0 0\r\n\
+        m=video 5002 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n\
+        m=audio 5000 RTP/AVP 18 8 0 101\r\na=rtpmap:18 G729/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+    #[test]
+    fn answers_the_first_supported_codec_and_rejects_other_streams() {
+        let offer = SessionDescription::parse(OFFER.as_bytes()).unwrap();
+        let chosen = choose_audio(&offer).unwrap();
+        assert_eq!(
+            chosen.codec,
+            CodecKind::Pcma,
+            "G.729 is not mixed; PCMA is next"
+        );
+        assert_eq!(chosen.payload_type, 8);
+        assert_eq!(chosen.telephone_event, Some(101));
+        assert_eq!(chosen.remote, "192.0.2.5:5000".parse().unwrap());
+        let answer = answer_sdp(&offer, &chosen, "127.0.0.1".parse().unwrap(), 40_000, 7);
+        let parsed = SessionDescription::parse(answer.as_bytes()).unwrap();
+        assert_eq!(
+            parsed.media_count(),
+            2,
+            "RFC 3264 §6: one m= line per offered stream"
+        );
+        assert_eq!(parsed.media(0).unwrap().port(), 0, "video rejected");
+        let audio = parsed.media(1).unwrap();
+        assert_eq!(audio.port(), 40_000);
+        assert_eq!(audio.formats(), ["8", "101"]);
+        assert!(answer.contains("a=rtpmap:8 PCMA/8000\r\n"));
+    }
+
+    #[test]
+    fn no_common_codec_means_no_answer() {
+        let offer = SessionDescription::parse(
+            b"v=0\r\no=a 1 1 IN IP4 192.0.2.5\r\ns=-\r\nc=IN IP4 192.0.2.5\r\nt=0 0\r\nm=audio 5000 RTP/AVP 18\r\n",
+        )
+        .unwrap();
+        assert!(choose_audio(&offer).is_none());
+    }
 }

@@ -23,6 +23,44 @@ pub(crate) struct Config {
     /// Where Tandem keeps its state.
     #[serde(default)]
     pub(crate) data: DataConfig,
+    /// Conference rooms on Tandem's own mixer.
+    #[serde(default)]
+    pub(crate) conference: ConferenceConfig,
+}
+
+/// `[conference]`: rooms reached by dialling `sip:<prefix><room>@tandem`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConferenceConfig {
+    /// User-part prefix of conference URIs.
+    #[serde(default = "default_conference_prefix")]
+    pub(crate) prefix: String,
+    /// Record every room to `<data>/recordings/<room>-<n>.wav`.
+    #[serde(default = "default_true")]
+    pub(crate) record: bool,
+    /// Mixing rate of rooms: 8000, 16000 or 48000 Hz.
+    #[serde(default = "default_room_rate")]
+    pub(crate) rate: u32,
+}
+
+impl Default for ConferenceConfig {
+    fn default() -> Self {
+        Self {
+            prefix: default_conference_prefix(),
+            record: true,
+            rate: default_room_rate(),
+        }
+    }
+}
+
+fn default_conference_prefix() -> String {
+    "conf-".to_owned()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_room_rate() -> u32 {
+    8_000
 }
 
 /// `[sip]`: where Tandem listens for SIP and how much it accepts.
@@ -267,6 +305,15 @@ impl Config {
         }
         if self.sip.max_uri_length < 32 {
             return Err(semantic("sip.max_uri_length", "must be at least 32 bytes"));
+        }
+        if self.conference.prefix.is_empty() {
+            return Err(semantic(
+                "conference.prefix",
+                "must not be empty (every INVITE would join a room)",
+            ));
+        }
+        if ![8_000, 16_000, 48_000].contains(&self.conference.rate) {
+            return Err(semantic("conference.rate", "must be 8000, 16000 or 48000"));
         }
         let t = &self.sip.timers;
         if t.t1_ms == 0 {

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use std::time::Duration;
+use tandem_runtime::media::{MediaConfig, MediaEngine};
 use tandem_runtime::sip::{SipListenConfig, SipRuntime};
 
 use tandem_sip_core::{Endpoint, EndpointConfig, Timers};
@@ -117,8 +118,23 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         },
         ..EndpointConfig::default()
     });
-    sip.run(endpoint, app::handle_event, shutdown_signal())
-        .await?;
+    let recordings = config.data.dir.join("recordings");
+    if config.conference.record {
+        std::fs::create_dir_all(&recordings)
+            .map_err(|e| format!("cannot create {}: {e}", recordings.display()))?;
+    }
+    let media = MediaEngine::start(MediaConfig {
+        room_rate: config.conference.rate,
+        recordings: config.conference.record.then_some(recordings),
+        ..MediaConfig::default()
+    })?;
+    let mut app = app::App::new(media, config.conference.prefix.clone());
+    sip.run(
+        endpoint,
+        move |ep, now, event| app.handle_event(ep, now, event),
+        shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -161,3 +161,125 @@ fn http_health_status_and_json_404() {
     assert!(r.starts_with("HTTP/1.1 404"), "{r}");
     assert!(r.contains(r#""error""#), "{r}");
 }
+
+#[test]
+fn a_call_to_a_conference_room_is_answered_and_recorded() {
+    let server = start();
+    let sip = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sip.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let me = sip.local_addr().unwrap();
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let media_port = rtp.local_addr().unwrap().port();
+    let sdp = format!(
+        "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {media_port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+    );
+    let headers = |method: &str, cseq: u32, to_tag: &str| {
+        format!(
+            "{method} sip:conf-test@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{method}{cseq};rport\r\n\
+             From: <sip:t@127.0.0.1>;tag=abc\r\nTo: <sip:conf-test@127.0.0.1>{to_tag}\r\nCall-ID: room-call\r\n\
+             CSeq: {cseq} {method}\r\nContact: <sip:t@{me}>\r\nMax-Forwards: 70\r\n"
+        )
+    };
+    let invite = format!(
+        "{}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        headers("INVITE", 1, ""),
+        sdp.len()
+    );
+    sip.send_to(invite.as_bytes(), server.udp).unwrap();
+    let mut buf = [0u8; 65_535];
+    let ok = loop {
+        let (n, _) = sip.recv_from(&mut buf).unwrap();
+        let r = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if r.starts_with("SIP/2.0 200") {
+            break r;
+        }
+    };
+    assert!(ok.contains("Content-Type: application/sdp"), "{ok}");
+    let port: u16 = ok
+        .lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        ok.contains("RTP/AVP 0 101"),
+        "PCMU and telephone-event answered: {ok}"
+    );
+    let to_tag = ok
+        .lines()
+        .find_map(|l| l.strip_prefix("To: "))
+        .and_then(|l| l.split(";tag=").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let ack = format!(
+        "{}Content-Length: 0\r\n\r\n",
+        headers("ACK", 1, &format!(";tag={to_tag}"))
+    );
+    sip.send_to(ack.as_bytes(), server.udp).unwrap();
+
+    // One second of a 1 kHz tone in PCMU, 50 packets of 20 ms.
+    let media = SocketAddr::from(([127, 0, 0, 1], port));
+    for i in 0..50u16 {
+        let mut packet = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 42];
+        packet[2..4].copy_from_slice(&i.to_be_bytes());
+        packet[4..8].copy_from_slice(&(u32::from(i) * 160).to_be_bytes());
+        for n in 0..160u32 {
+            let t = f64::from(u32::from(i) * 160 + n) / 8000.0;
+            let sample = (8000.0 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()) as i16;
+            packet.push(linear_to_ulaw(sample));
+        }
+        rtp.send_to(&packet, media).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let bye = format!(
+        "{}Content-Length: 0\r\n\r\n",
+        headers("BYE", 2, &format!(";tag={to_tag}"))
+    );
+    sip.send_to(bye.as_bytes(), server.udp).unwrap();
+    let bye_ok = loop {
+        let (n, _) = sip.recv_from(&mut buf).unwrap();
+        let r = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if r.contains("CSeq: 2 BYE") {
+            break r;
+        }
+    };
+    assert!(bye_ok.starts_with("SIP/2.0 200"), "{bye_ok}");
+    // The media thread finalises the recording within a tick of the BYE; wait for it, bounded.
+    let recording = server._data.path().join("recordings/test-0.wav");
+    let mut bytes = Vec::new();
+    for _ in 0..50 {
+        bytes = std::fs::read(&recording).unwrap_or_default();
+        if bytes.len() > 44 + 12_000 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // 44-byte header + about one second of 8 kHz 16-bit audio.
+    assert!(bytes.len() > 44 + 12_000, "{} bytes", bytes.len());
+    let samples: Vec<i16> = bytes[44..]
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let peak = samples.iter().map(|s| s.unsigned_abs()).max().unwrap();
+    assert!(
+        (7_000..=9_000).contains(&peak),
+        "the tone is in the recording at its level: {peak}"
+    );
+}
+
+/// G.711 μ-law encoder (ITU-T G.711), independent of the one under test.
+fn linear_to_ulaw(sample: i16) -> u8 {
+    const BIAS: i32 = 0x84;
+    let mut s = i32::from(sample);
+    let sign = if s < 0 { 0x80 } else { 0 };
+    if s < 0 {
+        s = -s;
+    }
+    s = (s + BIAS).min(0x7FFF);
+    let exponent = (7 - (s.leading_zeros() as i32 - 17)).clamp(0, 7);
+    let mantissa = (s >> (exponent + 3)) & 0x0F;
+    !(sign | (exponent << 4) as u8 | mantissa as u8)
+}

@@ -830,7 +830,7 @@ impl Endpoint {
 }
 
 /// `host:port` of a socket address for a Via sent-by or Contact (IPv6 in brackets, RFC 5118).
-pub(crate) fn host_port(addr: SocketAddr) -> String {
+pub fn host_port(addr: SocketAddr) -> String {
     addr.to_string()
 }
 

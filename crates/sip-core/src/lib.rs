@@ -40,7 +40,7 @@ mod transport;
 mod uas;
 
 pub use config::{EndpointConfig, Timers};
-pub use endpoint::{ClientTxId, Endpoint, Event, Output, ServerTxId};
+pub use endpoint::{ClientTxId, Endpoint, Event, Output, ServerTxId, host_port};
 pub use error::{RespondError, SendError};
 pub use timer::TimerName;
 pub use transport::{Flow, Transmit, Transport};
