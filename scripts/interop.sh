@@ -14,7 +14,7 @@ corpora=$TESTBED/corpora
 for need in "$corpora/rfc4475" "$corpora/rfc5118" "$corpora/protos-c07-sip/cases"; do
   [ -d "$need" ] || { echo "interop: missing corpus $need (set TESTBED)" >&2; exit 1; }
 done
-for tool in sipp sipsak python3; do
+for tool in sipp sipsak python3 sox svwar; do
   command -v "$tool" >/dev/null || { echo "interop: $tool not found after setup" >&2; exit 1; }
 done
 
@@ -34,7 +34,7 @@ result() { # name rc
 
 # Start a server on a loopback port; wait until it answers OPTIONS.
 sip_port=15060
-"$tandem" serve --sip 127.0.0.1:$sip_port --http 127.0.0.1:18080 --data "$work/data" \
+"$tandem" serve --config tests/interop/interop.toml --sip 127.0.0.1:$sip_port --http 127.0.0.1:18080 --data "$work/data" \
   > "$work/tandem.log" 2>&1 &
 pids+=($!); server_pid=$!
 for _ in $(seq 50); do
@@ -55,6 +55,26 @@ for t in u1 t1; do
       > "$work/sipp-options-$t.log" 2>&1 ) || rc=$?
   result "sipp OPTIONS x200 ($t)" $rc
 done
+
+# 2b. REGISTER with digest authentication: right password 200, wrong password 403, unknown
+#     user 403 (the same answer), each after a 401 challenge.
+reg() { # name user password scenario
+  local rc=0
+  ( cd "$work"; timeout 30 sipp -sf "$root/tests/interop/$4" "127.0.0.1:$sip_port" -s "$2" -au "$2" -ap "$3" \
+      -i 127.0.0.1 -p 15071 -m 1 -nostdin -trace_err > "$work/sipp-$1.log" 2>&1 ) || rc=$?
+  result "sipp REGISTER: $1" $rc
+}
+reg "right password gets 200" 1000 secret123 register_ok.xml
+reg "wrong password gets 403" 1000 wrong register_forbidden.xml
+reg "unknown user gets 403" 4242 secret123 register_forbidden.xml
+
+# 2c. sipvicious svwar must not find the accounts 1000 and 1001 among 990-1010.
+rc=0
+timeout 180 svwar -b 127.0.0.1 -x 127.0.0.1 -p $sip_port -e 990-1010 -m REGISTER --force 127.0.0.1 \
+  > "$work/svwar.log" 2>&1 || true
+grep -q "found nothing" "$work/svwar.log" || rc=1
+grep -E "^\| *(1000|1001) " "$work/svwar.log" && rc=1
+result "svwar enumerates no account" $rc
 
 # 3. The RFC 4475 and RFC 5118 messages: the linter's verdicts, then each file over UDP must
 #    get the response the linter printed (or none for responses and ACK). A second server with

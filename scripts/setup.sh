@@ -8,7 +8,7 @@ set -euo pipefail
 
 want=(cmake pkg-config libopus-dev)
 case "${1:-}" in
-  interop) want+=(sip-tester sipsak sox python3 iproute2 procps) ;;
+  interop) want+=(sip-tester sipsak sox sipvicious python3 iproute2 procps) ;;
   fuzz) ;;
   "") ;;
   *) echo "usage: $0 [interop|fuzz]" >&2; exit 2 ;;

@@ -13,6 +13,8 @@ use bytes::Bytes;
 use tandem_media::codec::CodecKind;
 use tandem_runtime::media::{LegSpec, MediaEngine};
 use tandem_sdp::{MediaKind, SessionDescription};
+use tandem_sip_core::auth::{AuthKind, AuthOutcome, DigestAuthenticator, Secret};
+use tandem_sip_core::registrar::{Aor, Registrar};
 use tandem_sip_core::{Endpoint, Event, Flow, ServerTxId};
 use tandem_sip_msg::headers::{CallId, ToHeader};
 use tandem_sip_msg::{HeaderName, Message, Method, Uri};
@@ -25,6 +27,7 @@ pub(crate) const ALLOW: &[Method] = &[
     Method::Cancel,
     Method::Bye,
     Method::Options,
+    Method::Register,
 ];
 
 /// A call joined to a room.
@@ -38,15 +41,25 @@ struct RoomCall {
 pub(crate) struct App {
     media: MediaEngine,
     conference_prefix: String,
+    accounts: Accounts,
     calls: HashMap<String, RoomCall>,
     session_id: u64,
 }
 
+/// The registrar and the accounts it authenticates.
+pub(crate) struct Accounts {
+    pub(crate) registrar: Registrar,
+    pub(crate) digest: DigestAuthenticator,
+    /// Username → password.
+    pub(crate) passwords: HashMap<String, String>,
+}
+
 impl App {
-    pub(crate) fn new(media: MediaEngine, conference_prefix: String) -> Self {
+    pub(crate) fn new(media: MediaEngine, conference_prefix: String, accounts: Accounts) -> Self {
         Self {
             media,
             conference_prefix,
+            accounts,
             calls: HashMap::new(),
             session_id: 1,
         }
@@ -98,6 +111,7 @@ impl App {
             .is_some_and(|to| to.0.tag().is_some());
         let result = match method {
             Some(Method::Options) => options_response(ep, tx).and_then(|r| ep.respond(now, tx, r)),
+            Some(Method::Register) => self.register(ep, now, tx, request),
             Some(Method::Bye) if in_dialog && self.calls.contains_key(&call_id) => {
                 self.leave(&call_id);
                 info!(%call_id, "call left its room");
@@ -114,6 +128,57 @@ impl App {
         if let Err(e) = result {
             warn!(error = %e, "could not answer a request");
         }
+    }
+
+    /// REGISTER (RFC 3261 §10.3) behind digest authentication (RFC 8760, §22). Every request
+    /// without valid credentials gets the same 401 whether or not the user exists, and a wrong
+    /// user, a wrong password or someone else's AOR get the same 403, so the registrar cannot
+    /// be used to enumerate accounts.
+    fn register(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Message,
+    ) -> Result<(), tandem_sip_core::RespondError> {
+        let accounts = &mut self.accounts;
+        let kind = AuthKind::Www;
+        let passwords = &accounts.passwords;
+        let outcome = accounts
+            .digest
+            .verify_request(now, request, kind, |user, _realm| {
+                passwords.get(user).map(|p| Secret::Password(p.clone()))
+            });
+        let username = match outcome {
+            AuthOutcome::Ok { username } => username,
+            AuthOutcome::Challenge { stale } => {
+                let mut r = ep.make_response(tx, kind.status(), kind.reason())?;
+                for value in accounts.digest.challenge(now, stale) {
+                    r.push_header(&kind.challenge_header(), &value)?;
+                }
+                return ep.respond(now, tx, r);
+            }
+            AuthOutcome::Forbidden => return ep.reply(now, tx, 403, "Forbidden"),
+        };
+        // §10.3 step 4: a user registers only its own address of record (its name as the user
+        // part, in one of the registrar's domains, which the registrar checks next).
+        let own = Aor::of_register(request).is_some_and(|aor| {
+            let text = aor.as_str();
+            let rest = text
+                .strip_prefix("sips:")
+                .or_else(|| text.strip_prefix("sip:"));
+            rest.and_then(|r| r.split_once('@'))
+                .is_some_and(|(user, _)| user == username)
+        });
+        if !own {
+            return ep.reply(now, tx, 403, "Forbidden");
+        }
+        accounts.registrar.expire(now);
+        let decision = accounts.registrar.handle_register(now, request);
+        info!(user = %username, status = decision.status, "REGISTER");
+        let mut r = ep.make_response(tx, decision.status, decision.reason)?;
+        decision.apply_to(&mut r)?;
+        ep.respond(now, tx, r)
     }
 
     /// The room named by a conference Request-URI (`sip:conf-sales@host` → `sales`).

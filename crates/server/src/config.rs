@@ -26,6 +26,77 @@ pub(crate) struct Config {
     /// Conference rooms on Tandem's own mixer.
     #[serde(default)]
     pub(crate) conference: ConferenceConfig,
+    /// The registrar (RFC 3261 §10) and its digest authentication.
+    #[serde(default)]
+    pub(crate) registrar: RegistrarSection,
+    /// Accounts that may register, each `[[user]]` with `name` and `password`.
+    #[serde(default, rename = "user")]
+    pub(crate) users: Vec<UserConfig>,
+}
+
+/// `[registrar]`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RegistrarSection {
+    /// Digest realm (RFC 8760) and the domain of registered AORs (`sip:<user>@<realm>`).
+    #[serde(default = "default_realm")]
+    pub(crate) realm: String,
+    /// Domains whose addresses of record the registrar keeps (§10.3 step 1); empty: any.
+    #[serde(default)]
+    pub(crate) domains: Vec<String>,
+    /// Shortest registration accepted; shorter ones get 423 (§10.3 step 7).
+    #[serde(default = "default_min_expires")]
+    pub(crate) min_expires: u32,
+    /// Longest registration; longer ones are shortened.
+    #[serde(default = "default_max_expires")]
+    pub(crate) max_expires: u32,
+    /// Digest algorithms offered, one challenge each, in order of preference (RFC 8760 §2.4):
+    /// `SHA-256`, `MD5`, `SHA-512-256` and their `-sess` forms. Some clients (SIPp 3.6.1, older
+    /// phones) answer only the first challenge and only with MD5: list `MD5` first for them.
+    #[serde(default = "default_algorithms")]
+    pub(crate) algorithms: Vec<String>,
+    /// Lifetime of a digest nonce in seconds; older ones get `stale=true`.
+    #[serde(default = "default_nonce_lifetime")]
+    pub(crate) nonce_lifetime_s: u64,
+}
+
+impl Default for RegistrarSection {
+    fn default() -> Self {
+        Self {
+            realm: default_realm(),
+            domains: Vec::new(),
+            algorithms: default_algorithms(),
+            min_expires: default_min_expires(),
+            max_expires: default_max_expires(),
+            nonce_lifetime_s: default_nonce_lifetime(),
+        }
+    }
+}
+
+/// `[[user]]`: an account of the registrar.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserConfig {
+    /// User part of the AOR (`sip:<name>@<realm>`) and digest username.
+    pub(crate) name: String,
+    /// Digest password.
+    pub(crate) password: String,
+}
+
+fn default_realm() -> String {
+    "tandem".to_owned()
+}
+fn default_algorithms() -> Vec<String> {
+    vec!["SHA-256".to_owned(), "MD5".to_owned()]
+}
+fn default_min_expires() -> u32 {
+    60
+}
+fn default_max_expires() -> u32 {
+    3_600
+}
+fn default_nonce_lifetime() -> u64 {
+    300
 }
 
 /// `[conference]`: rooms reached by dialling `sip:<prefix><room>@tandem`.
@@ -315,6 +386,55 @@ impl Config {
         if ![8_000, 16_000, 48_000].contains(&self.conference.rate) {
             return Err(semantic("conference.rate", "must be 8000, 16000 or 48000"));
         }
+        if self.registrar.realm.is_empty() || self.registrar.realm.contains(['"', '\\']) {
+            return Err(semantic(
+                "registrar.realm",
+                "must be non-empty, without quotes or backslashes",
+            ));
+        }
+        for (i, a) in self.registrar.algorithms.iter().enumerate() {
+            if tandem_sip_core::auth::Algorithm::from_token(a).is_none() {
+                return Err(semantic(
+                    &format!("registrar.algorithms[{i}]"),
+                    &format!("unknown digest algorithm `{a}`"),
+                ));
+            }
+        }
+        if self.registrar.algorithms.is_empty() {
+            return Err(semantic(
+                "registrar.algorithms",
+                "at least one algorithm is needed",
+            ));
+        }
+        if self.registrar.min_expires > self.registrar.max_expires {
+            return Err(semantic(
+                "registrar.min_expires",
+                "must not exceed registrar.max_expires",
+            ));
+        }
+        if self.registrar.nonce_lifetime_s == 0 {
+            return Err(semantic("registrar.nonce_lifetime_s", "must be at least 1"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, u) in self.users.iter().enumerate() {
+            if u.name.is_empty()
+                || !u
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.!~*'+".contains(c))
+            {
+                return Err(semantic(
+                    &format!("user[{i}].name"),
+                    "must be a non-empty SIP user part (letters, digits, -_.!~*'+)",
+                ));
+            }
+            if !seen.insert(u.name.as_str()) {
+                return Err(semantic(
+                    &format!("user[{i}].name"),
+                    &format!("`{}` is listed twice", u.name),
+                ));
+            }
+        }
         let t = &self.sip.timers;
         if t.t1_ms == 0 {
             return Err(semantic("sip.timers.t1_ms", "must be at least 1"));
@@ -422,6 +542,25 @@ mod tests {
             panic!("{err:?}")
         };
         assert_eq!((*line, message.contains("t3_ms")), (2, true), "{message}");
+    }
+
+    #[test]
+    fn users_and_registrar() {
+        let c =
+            parse("[registrar]\nrealm = \"pbx\"\n\n[[user]]\nname = \"1000\"\npassword = \"s\"\n")
+                .unwrap();
+        assert_eq!(c.users.len(), 1);
+        assert_eq!(c.registrar.realm, "pbx");
+        let err = parse(
+            "[[user]]\nname = \"a\"\npassword = \"x\"\n[[user]]\nname = \"a\"\npassword = \"y\"\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("user[1].name"), "{err}");
+        let err = parse("[[user]]\nname = \"a\"\npasword = \"x\"\n").unwrap_err();
+        let ConfigError::Invalid { line, message, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!((*line, message.contains("pasword")), (3, true), "{message}");
     }
 
     #[test]

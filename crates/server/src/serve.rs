@@ -128,7 +128,8 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         recordings: config.conference.record.then_some(recordings),
         ..MediaConfig::default()
     })?;
-    let mut app = app::App::new(media, config.conference.prefix.clone());
+    let accounts = accounts(&config)?;
+    let mut app = app::App::new(media, config.conference.prefix.clone(), accounts);
     sip.run(
         endpoint,
         move |ep, now, event| app.handle_event(ep, now, event),
@@ -136,6 +137,60 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     )
     .await?;
     Ok(())
+}
+
+/// The registrar and digest authenticator from `[registrar]` and `[[user]]`.
+fn accounts(config: &Config) -> Result<app::Accounts, Box<dyn std::error::Error>> {
+    use tandem_sip_core::auth::{DigestAuthenticator, DigestConfig};
+    use tandem_sip_core::registrar::{Registrar, RegistrarConfig};
+    let r = &config.registrar;
+    let entropy = entropy();
+    let digest = DigestAuthenticator::new(
+        DigestConfig {
+            nonce_lifetime: Duration::from_secs(r.nonce_lifetime_s),
+            algorithms: r
+                .algorithms
+                .iter()
+                .filter_map(|a| tandem_sip_core::auth::Algorithm::from_token(a))
+                .collect(),
+            seed: u64::from_le_bytes(entropy[..8].try_into().unwrap_or_default()),
+            ..DigestConfig::new(r.realm.clone(), entropy[8..].to_vec())
+        },
+        std::time::Instant::now(),
+    )?;
+    let registrar = Registrar::new(RegistrarConfig {
+        min_expires: r.min_expires,
+        max_expires: r.max_expires,
+        ..RegistrarConfig::new(r.domains.clone())
+    });
+    let passwords = config
+        .users
+        .iter()
+        .map(|u| (u.name.clone(), u.password.clone()))
+        .collect();
+    Ok(app::Accounts {
+        registrar,
+        digest,
+        passwords,
+    })
+}
+
+/// 40 bytes from the operating system for nonce keys and seeds: a restart must not let old
+/// nonces verify. Falls back to the clock and process id where /dev/urandom is missing.
+fn entropy() -> [u8; 40] {
+    use std::io::Read;
+    let mut out = [0u8; 40];
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut out))
+        .is_ok();
+    if !ok {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        out[..16].copy_from_slice(&nanos.to_le_bytes());
+        out[16..20].copy_from_slice(&std::process::id().to_le_bytes());
+    }
+    out
 }
 
 /// One line on standard output for operators and scripts. Never fails: a closed pipe (the

@@ -5,6 +5,11 @@
 //! [`Endpoint::handle_timeout`] and the commands ([`Endpoint::send_request`],
 //! [`Endpoint::respond`], [`Endpoint::cancel`], [`Endpoint::send_ack`]). Output: drain
 //! [`Endpoint::poll_output`] after every input until it returns [`Output::Timeout`].
+//!
+//! The dialog layer (RFC 3261 §12-§15) lives in the child module `dialogs`: it hooks into
+//! `send_request`, response handling, new requests, `respond`, ACKs and transaction ends.
+
+mod dialogs;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -17,6 +22,7 @@ use tandem_sip_msg::headers::{CSeq, CallId, FromHeader, ToHeader, Via};
 use tandem_sip_msg::{Frame, HeaderName, Message, Method, Verdict};
 
 use crate::config::EndpointConfig;
+use crate::dialog::{Dialog, DialogKey};
 use crate::error::{RespondError, SendError};
 use crate::slab::{Slab, SlotId};
 use crate::timer::{Owner, TimerQueue};
@@ -114,6 +120,12 @@ struct ClientEntry {
     key: ClientKey,
     flow: Flow,
     request: Message,
+    /// The dialog the request was sent in.
+    dialog: Option<SlotId>,
+    /// An INVITE sent outside any dialog: its responses create dialogs.
+    creates_dialogs: bool,
+    /// Dialogs its responses created, by remote (To) tag: one per fork (§13.2.2.4).
+    forks: Vec<(String, SlotId)>,
 }
 
 struct ServerEntry {
@@ -126,6 +138,10 @@ struct ServerEntry {
     /// INVITE transaction names the same dialog).
     to_tag: String,
     merge_key: Option<MergeKey>,
+    /// The dialog the request arrived in, or the one this transaction's responses created.
+    dialog: Option<SlotId>,
+    /// An INVITE without To tag: its 1xx-with-tag or 2xx creates a dialog (§12.1.1).
+    creates_dialog: bool,
 }
 
 /// §8.2.2.2: requests without a To tag are merged when From tag, Call-ID and CSeq match a
@@ -174,6 +190,8 @@ pub struct Endpoint {
     /// INVITE transactions that sent a 2xx, by the dialog fields an ACK for it carries (its
     /// own branch differs, §17.1.1.3): Call-ID, From tag, CSeq number.
     accepted_index: HashMap<AckKey, SlotId>,
+    dialogs: Slab<Dialog>,
+    dialog_index: HashMap<DialogKey, SlotId>,
     timers: TimerQueue,
     outputs: VecDeque<Output>,
 }
@@ -183,6 +201,7 @@ impl std::fmt::Debug for Endpoint {
         f.debug_struct("Endpoint")
             .field("clients", &self.clients.len())
             .field("servers", &self.servers.len())
+            .field("dialogs", &self.dialogs.len())
             .field("timers", &self.timers.len())
             .finish_non_exhaustive()
     }
@@ -200,6 +219,8 @@ impl Endpoint {
             server_index: HashMap::new(),
             merge_index: HashMap::new(),
             accepted_index: HashMap::new(),
+            dialogs: Slab::new(),
+            dialog_index: HashMap::new(),
             timers: TimerQueue::default(),
             outputs: VecDeque::new(),
         }
@@ -285,8 +306,13 @@ impl Endpoint {
     /// Sends a request in a new client transaction on `flow`.
     ///
     /// The endpoint adds the top Via (`SIP/2.0/<transport> <flow.local>;branch=z9hG4bK…;rport`,
-    /// RFC 3261 §8.1.1.7, RFC 3581), `Max-Forwards: 70` when absent (§8.1.1.6) and
-    /// `Content-Length` when absent. ACK is not sent this way: see [`Self::send_ack`].
+    /// RFC 3261 §8.1.1.7, RFC 3581), `Max-Forwards: 70` when absent (§8.1.1.6),
+    /// `Content-Length` when absent, and to an INVITE without Contact `<sip:{flow.local}>`
+    /// (§8.1.1.8). ACK is not sent this way: see [`Self::send_ack`].
+    ///
+    /// An INVITE without To tag creates dialogs from its responses (§12.1.2); a request
+    /// carrying the Call-ID and tags of a dialog is counted in it (prefer
+    /// [`Self::send_in_dialog`], which also manages CSeq and routing).
     pub fn send_request(
         &mut self,
         now: Instant,
@@ -306,6 +332,12 @@ impl Endpoint {
         request.insert_header(0, &HeaderName::Via, &via)?;
         if request.value(&HeaderName::MaxForwards).is_none() {
             request.push_header(&HeaderName::MaxForwards, "70")?;
+        }
+        if method == Method::Invite && request.value(&HeaderName::Contact).is_none() {
+            request.push_header(
+                &HeaderName::Contact,
+                &format!("<sip:{}>", host_port(flow.local)),
+            )?;
         }
         if request.value(&HeaderName::ContentLength).is_none() {
             request.push_header(
@@ -332,8 +364,12 @@ impl Endpoint {
             key: key.clone(),
             flow,
             request,
+            dialog: None,
+            creates_dialogs: false,
+            forks: Vec::new(),
         });
         self.client_index.insert(key, id);
+        self.dialog_on_send(id);
         self.run_client(id, actions, None);
         Ok(ClientTxId(id))
     }
@@ -368,6 +404,9 @@ impl Endpoint {
             key: key.clone(),
             flow,
             request: cancel,
+            dialog: None,
+            creates_dialogs: false,
+            forks: Vec::new(),
         });
         self.client_index.insert(key, id);
         self.run_client(id, actions, None);
@@ -419,6 +458,12 @@ impl Endpoint {
     }
 
     /// Sends `response` in server transaction `tx`.
+    ///
+    /// Dialogs (§12.1.1): a 101-199 with a To tag or a 2xx to an INVITE received outside a
+    /// dialog creates one (early or confirmed); such a response, and a 2xx to an in-dialog
+    /// INVITE or UPDATE, gets `Contact: <sip:{flow.local}>` when it has none, and a
+    /// dialog-creating one the request's Record-Route when it has none. A non-2xx final ends
+    /// the early dialog; a 2xx to BYE ends the dialog.
     pub fn respond(
         &mut self,
         now: Instant,
@@ -426,6 +471,7 @@ impl Endpoint {
         mut response: Message,
     ) -> Result<(), RespondError> {
         let status = response.status().ok_or(RespondError::NotAResponse)?;
+        self.dialog_prepare_response(tx.0, &mut response, status);
         if response.value(&HeaderName::ContentLength).is_none() {
             response.push_header(
                 &HeaderName::ContentLength,
@@ -446,6 +492,7 @@ impl Endpoint {
                         self.accepted_index.insert(k, tx.0);
                     }
                 }
+                self.dialog_on_responded(tx.0, &response, status);
                 self.run_server(tx.0, actions, None);
                 Ok(())
             }
@@ -539,6 +586,9 @@ impl Endpoint {
                 }));
             }
         }
+        if actions.contains(&Action::PassUp) {
+            self.dialog_on_response(id, &response);
+        }
         self.run_client(id, actions, Some(response));
     }
 
@@ -577,6 +627,7 @@ impl Endpoint {
                         if actions.is_empty() {
                             return; // a retransmitted ACK
                         }
+                        self.dialog_on_ack(id);
                         self.run_server(id, actions, Some(request));
                         return;
                     }
@@ -613,6 +664,12 @@ impl Endpoint {
         let tx = ServerTx::new(kind, flow.transport.is_reliable(), &self.config.timers);
         let to_tag = self.new_tag();
         let response_flow = response_flow(&request, flow);
+        let creates_dialog = method == Method::Invite
+            && request
+                .typed::<ToHeader<'_>>()
+                .ok()
+                .flatten()
+                .is_some_and(|t| t.0.tag().is_none());
         let entry = ServerEntry {
             tx,
             key: key.clone(),
@@ -620,6 +677,8 @@ impl Endpoint {
             request,
             to_tag,
             merge_key: if merged { None } else { merge_key.clone() },
+            dialog: None,
+            creates_dialog,
         };
         let id = self.servers.insert(entry);
         self.server_index.insert(key, id);
@@ -648,6 +707,11 @@ impl Endpoint {
                 }
                 let _ = self.respond(now, txid, r);
             }
+            return;
+        }
+        // §12.2.2, §14: in-dialog requests are matched to their dialog; 481, an out-of-order
+        // CSeq and INVITE glare are answered here.
+        if self.dialog_on_request(now, id) {
             return;
         }
         // §17.2.1: an INVITE server transaction answers 100 Trying at once, which stops the
@@ -695,6 +759,8 @@ impl Endpoint {
             request,
             to_tag,
             merge_key: None,
+            dialog: None,
+            creates_dialog: false,
         };
         let id = self.servers.insert(entry);
         self.server_index.insert(key, id);
@@ -745,6 +811,7 @@ impl Endpoint {
                 Action::Terminate { timed_out } => {
                     if let Some(e) = self.clients.remove(id) {
                         self.client_index.remove(&e.key);
+                        self.dialog_on_client_end(id, &e, timed_out);
                     }
                     if timed_out {
                         self.outputs
@@ -780,14 +847,15 @@ impl Endpoint {
                 Action::Terminate { timed_out } => {
                     if let Some(e) = self.servers.remove(id) {
                         self.server_index.remove(&e.key);
-                        if let Some(k) = e.merge_key {
-                            self.merge_index.remove(&k);
+                        if let Some(k) = &e.merge_key {
+                            self.merge_index.remove(k);
                         }
                         if let Some(k) = AckKey::of(&e.request) {
                             if self.accepted_index.get(&k) == Some(&id) {
                                 self.accepted_index.remove(&k);
                             }
                         }
+                        self.dialog_on_server_end(id, &e, timed_out);
                     }
                     if timed_out {
                         self.outputs

@@ -42,3 +42,33 @@ pub enum RespondError {
     #[error(transparent)]
     Edit(#[from] EditError),
 }
+
+/// Why [`Endpoint::send_in_dialog`](crate::Endpoint::send_in_dialog),
+/// [`dialog_request`](crate::Endpoint::dialog_request) or
+/// [`ack_2xx`](crate::Endpoint::ack_2xx) refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DialogError {
+    /// The dialog id is unknown or the dialog has terminated.
+    #[error("no such dialog")]
+    NoSuchDialog,
+    /// The message is a response.
+    #[error("not a request")]
+    NotARequest,
+    /// ACK for a 2xx is sent with `ack_2xx`, CANCEL with `cancel` (§12.2.1.1 excludes both
+    /// from the dialog's CSeq space).
+    #[error("ACK is sent with ack_2xx and CANCEL with cancel")]
+    WrongMethod,
+    /// §14.1: no new INVITE while another INVITE transaction of the dialog is in progress in
+    /// either direction.
+    #[error("an INVITE transaction is already in progress in this dialog")]
+    InviteInProgress,
+    /// §15: the callee must not send BYE on an early dialog (it answers the INVITE instead).
+    #[error("the UAS may not send BYE on an early dialog")]
+    EarlyBye,
+    /// The message could not be edited.
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    /// The transaction layer refused the request.
+    #[error(transparent)]
+    Send(#[from] SendError),
+}

@@ -1,4 +1,4 @@
-//! Tandem's sans-IO SIP endpoint (RFC 3261 §8, §17, RFC 6026).
+//! Tandem's sans-IO SIP endpoint (RFC 3261 §8, §12-§15 dialogs, §17, RFC 6026).
 //!
 //! The [`Endpoint`] never reads a clock, never touches a socket and draws randomness only
 //! from a seeded RNG. The runtime (or a test) feeds it bytes and time and drains its outputs:
@@ -30,9 +30,12 @@
 //! }
 //! ```
 
+pub mod auth;
 mod config;
+mod dialog;
 mod endpoint;
 mod error;
+pub mod registrar;
 mod slab;
 mod timer;
 mod transaction;
@@ -40,7 +43,8 @@ mod transport;
 mod uas;
 
 pub use config::{EndpointConfig, Timers};
+pub use dialog::{Dialog, DialogId, DialogRole, DialogState};
 pub use endpoint::{ClientTxId, Endpoint, Event, Output, ServerTxId, host_port};
-pub use error::{RespondError, SendError};
+pub use error::{DialogError, RespondError, SendError};
 pub use timer::TimerName;
 pub use transport::{Flow, Transmit, Transport};

@@ -1,5 +1,10 @@
-//! Builders for the requests scripted user agents send in scenarios.
+//! Builders for the requests scripted user agents send in scenarios, a dialog-aware scripted
+//! UA, and trace helpers.
 
+use std::time::Instant;
+
+use bytes::Bytes;
+use tandem_sip_core::{Endpoint, Event, ServerTxId};
 use tandem_sip_msg::headers::{CSeq, Contact, ToHeader};
 use tandem_sip_msg::{EditError, HeaderName, Message, Method, Uri};
 
@@ -47,4 +52,82 @@ pub fn ack_for(response: &Message) -> Option<Message> {
     ack.push_header(&HeaderName::CSeq, &format!("{seq} ACK"))
         .ok()?;
     Some(ack)
+}
+
+/// A well-behaved user agent for dialog scenarios: answers every request it is shown with
+/// 200 (the endpoint adds Contact and copies Record-Route), and ACKs every 2xx to an INVITE
+/// with [`Endpoint::ack_2xx`], retransmissions included (the endpoint resends the same ACK).
+pub fn dialog_ua(ep: &mut Endpoint, now: Instant, e: &Event) {
+    match e {
+        Event::Request { tx, .. } => {
+            let _ = ep.reply(now, *tx, 200, "OK");
+        }
+        Event::Response { response, .. } => ack_invite_2xx(ep, response),
+        _ => {}
+    }
+}
+
+/// ACKs `response` in its dialog if it is a 2xx to an INVITE (RFC 3261 §13.2.2.4).
+pub fn ack_invite_2xx(ep: &mut Endpoint, response: &Message) {
+    let Some(cseq) = response.typed::<CSeq>().ok().flatten() else {
+        return;
+    };
+    if cseq.method != Method::Invite || response.status().is_none_or(|s| s / 100 != 2) {
+        return;
+    }
+    if let Some(d) = ep.dialog_of_response(response) {
+        let _ = ep.ack_2xx(d, cseq.seq, None);
+    }
+}
+
+/// The raw bytes of a response to `request` as another UA (a fork behind a proxy) would send
+/// it: Via, From, Call-ID and CSeq copied, To with `to_tag`, and a Contact.
+pub fn fork_response(
+    request: &Message,
+    status: u16,
+    reason: &str,
+    to_tag: &str,
+    contact: &str,
+) -> Bytes {
+    let mut out = format!("SIP/2.0 {status} {reason}\r\n");
+    for field in request.headers() {
+        let name = field.header_name();
+        let value = String::from_utf8_lossy(field.value);
+        match name {
+            HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
+                out.push_str(&format!("{}: {value}\r\n", name.as_str()));
+            }
+            HeaderName::To => out.push_str(&format!("To: {value};tag={to_tag}\r\n")),
+            _ => {}
+        }
+    }
+    out.push_str(&format!("Contact: {contact}\r\nContent-Length: 0\r\n\r\n"));
+    Bytes::from(out)
+}
+
+/// The first request with `method` a node received, with its server transaction.
+pub fn received(events: &[(Instant, Event)], method: &Method) -> Option<(ServerTxId, Message)> {
+    events.iter().find_map(|(_, e)| match e {
+        Event::Request { tx, request, .. } if request.method().as_ref() == Some(method) => {
+            Some((*tx, (**request).clone()))
+        }
+        _ => None,
+    })
+}
+
+/// Every datagram in `trace` whose label is `label`, parsed.
+pub fn sent(trace: &crate::Trace, label: &str) -> Vec<Message> {
+    trace
+        .entries()
+        .iter()
+        .filter(|e| e.label() == label)
+        .filter_map(|e| Message::parse(e.payload.clone(), &tandem_sip_msg::Limits::default()).ok())
+        .collect()
+}
+
+/// The text of every field named `name` in `m`, in order.
+pub fn header_values(m: &Message, name: &HeaderName) -> Vec<String> {
+    m.values(name)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect()
 }

@@ -1,0 +1,421 @@
+//! Dialog state (RFC 3261 §12) and the pure message building of a dialog's requests
+//! (§12.2.1.1, §13.2.2.4).
+//!
+//! The [`Endpoint`](crate::Endpoint) creates, matches, updates and removes dialogs (see
+//! `endpoint/dialogs.rs`); this module holds what a dialog *is* and the functions that turn
+//! it into headers, free of any endpoint state so they are unit-tested on their own.
+//!
+//! A dialog is removed from the endpoint the moment it terminates: there is no lingering
+//! `Terminated` entry. [`DialogState::Terminated`] is what
+//! [`Endpoint::dialog_state`](crate::Endpoint::dialog_state) answers for an id whose dialog is
+//! gone.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use tandem_sip_msg::headers::{CallId, Contact, FromHeader, NameAddr, RecordRoute, ToHeader};
+use tandem_sip_msg::{EditError, HeaderName, Message, Method, Scheme, Uri};
+
+use crate::slab::SlotId;
+use crate::transport::Flow;
+
+/// Opaque handle of a dialog (slab index + generation: a stale id never reaches a new dialog).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DialogId(pub(crate) SlotId);
+
+/// Which side of the dialog-creating INVITE Tandem was (§12.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DialogRole {
+    /// Tandem sent the INVITE (and generated the Call-ID, which matters for §14.1 glare).
+    Uac,
+    /// Tandem received the INVITE.
+    Uas,
+}
+
+/// Dialog states (§12): created early by a provisional response with a To tag, confirmed by
+/// a 2xx, terminated by BYE, a non-2xx final, 481/408 or a timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DialogState {
+    /// Created by a 101-199 response with a To tag.
+    Early,
+    /// Created or confirmed by a 2xx.
+    Confirmed,
+    /// Gone: the endpoint no longer holds it (every id of a removed dialog reads this way).
+    Terminated,
+}
+
+/// One dialog's state (§12.1.1, §12.1.2). Read it with
+/// [`Endpoint::dialog`](crate::Endpoint::dialog); only the endpoint changes it.
+#[derive(Debug, Clone)]
+pub struct Dialog {
+    pub(crate) call_id: String,
+    pub(crate) local_tag: String,
+    pub(crate) remote_tag: String,
+    pub(crate) role: DialogRole,
+    pub(crate) state: DialogState,
+    pub(crate) local_uri: String,
+    pub(crate) remote_uri: String,
+    pub(crate) local_seq: Option<u32>,
+    pub(crate) remote_seq: Option<u32>,
+    pub(crate) remote_target: Uri,
+    pub(crate) route_set: Vec<String>,
+    pub(crate) secure: bool,
+    pub(crate) flow: Flow,
+    /// The Contact value Tandem advertises in this dialog (for target-refresh requests).
+    pub(crate) local_contact: String,
+    /// Our INVITE in progress in this dialog (client transaction), for §14.1 glare.
+    pub(crate) invite_out: Option<SlotId>,
+    /// Their INVITE still awaiting our final response (server transaction), §14.2.
+    pub(crate) invite_in: Option<SlotId>,
+    /// CSeq of an INVITE we answered 2xx whose ACK has not arrived yet (§14.2).
+    pub(crate) unacked_2xx: Option<u32>,
+    /// The last ACK for a 2xx sent in this dialog, resent verbatim for the same CSeq.
+    pub(crate) ack: Option<CachedAck>,
+}
+
+/// An ACK for a 2xx as sent (same branch on every retransmission of the 2xx).
+#[derive(Debug, Clone)]
+pub(crate) struct CachedAck {
+    pub(crate) cseq: u32,
+    pub(crate) bytes: Bytes,
+    pub(crate) flow: Flow,
+}
+
+impl Dialog {
+    /// Call-ID (first part of the dialog id, §12).
+    pub fn call_id(&self) -> &str {
+        &self.call_id
+    }
+    /// Tandem's tag.
+    pub fn local_tag(&self) -> &str {
+        &self.local_tag
+    }
+    /// The peer's tag.
+    pub fn remote_tag(&self) -> &str {
+        &self.remote_tag
+    }
+    /// Which side of the creating INVITE Tandem was.
+    pub fn role(&self) -> DialogRole {
+        self.role
+    }
+    /// Early or confirmed (a held dialog is never terminated).
+    pub fn state(&self) -> DialogState {
+        self.state
+    }
+    /// Local URI: the From (UAC) or To (UAS) value of the creating INVITE, without its tag.
+    pub fn local_uri(&self) -> &str {
+        &self.local_uri
+    }
+    /// Remote URI: the other of From/To, without its tag.
+    pub fn remote_uri(&self) -> &str {
+        &self.remote_uri
+    }
+    /// CSeq number of the last request Tandem sent in the dialog (`None` until the UAS sends
+    /// its first, §12.1.1).
+    pub fn local_seq(&self) -> Option<u32> {
+        self.local_seq
+    }
+    /// CSeq number of the last request received in the dialog (`None` on the UAC side until
+    /// the peer sends one, §12.1.2).
+    pub fn remote_seq(&self) -> Option<u32> {
+        self.remote_seq
+    }
+    /// Where requests go: the peer's latest Contact (§12.2.1.2, target refresh).
+    pub fn remote_target(&self) -> &Uri {
+        &self.remote_target
+    }
+    /// Route set, in the order requests carry it (§12.1.1: as received by the UAS; §12.1.2:
+    /// reversed by the UAC), one name-addr value each.
+    pub fn route_set(&self) -> &[String] {
+        &self.route_set
+    }
+    /// §12.1.1: the creating INVITE's Request-URI was a SIPS URI. Tandem has no TLS transport
+    /// yet, so this records the scheme only.
+    pub fn secure(&self) -> bool {
+        self.secure
+    }
+    /// The flow the dialog was created on; requests go there unless the next hop is an IP
+    /// literal (see [`Endpoint::send_in_dialog`](crate::Endpoint::send_in_dialog)).
+    pub fn flow(&self) -> Flow {
+        self.flow
+    }
+    /// The Contact Tandem advertises in this dialog.
+    pub fn local_contact(&self) -> &str {
+        &self.local_contact
+    }
+}
+
+/// What identifies a dialog (§12): Call-ID, local tag, remote tag.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct DialogKey {
+    pub(crate) call_id: String,
+    pub(crate) local_tag: String,
+    pub(crate) remote_tag: String,
+}
+
+impl DialogKey {
+    /// The dialog a received request belongs to (§12.2.2): local tag = To tag, remote = From.
+    pub(crate) fn of_incoming_request(m: &Message) -> Option<Self> {
+        let (call_id, from_tag, to_tag) = ids(m)?;
+        Some(Self {
+            call_id,
+            local_tag: to_tag?,
+            remote_tag: from_tag?,
+        })
+    }
+
+    /// The dialog a received response (or a request Tandem sends) belongs to: local tag =
+    /// From tag, remote = To tag.
+    pub(crate) fn of_outgoing(m: &Message) -> Option<Self> {
+        let (call_id, from_tag, to_tag) = ids(m)?;
+        Some(Self {
+            call_id,
+            local_tag: from_tag?,
+            remote_tag: to_tag?,
+        })
+    }
+}
+
+/// Call-ID, From tag, To tag.
+fn ids(m: &Message) -> Option<(String, Option<String>, Option<String>)> {
+    let call_id = m.typed::<CallId<'_>>().ok()??.0.to_owned();
+    let from = m.typed::<FromHeader<'_>>().ok()??;
+    let to = m.typed::<ToHeader<'_>>().ok()??;
+    Some((
+        call_id,
+        from.0.tag().map(str::to_owned),
+        to.0.tag().map(str::to_owned),
+    ))
+}
+
+/// Methods whose 2xx refreshes the remote target (§12.2, RFC 3311 §5.1) and whose requests
+/// carry Tandem's Contact.
+pub(crate) fn is_target_refresh(method: &Method) -> bool {
+    matches!(method, Method::Invite | Method::Update)
+}
+
+/// A name-addr value rebuilt in the `<URI>` form, without the `tag` parameter: the local or
+/// remote URI of a dialog (§12.1.1 keeps the display name and other parameters).
+pub(crate) fn without_tag(na: &NameAddr<'_>) -> String {
+    let mut s = String::new();
+    if let Some(dn) = na.display_name {
+        s.push_str(dn);
+        s.push(' ');
+    }
+    s.push('<');
+    s.push_str(na.uri_text);
+    s.push('>');
+    for p in na
+        .params
+        .iter()
+        .filter(|p| !p.name.eq_ignore_ascii_case("tag"))
+    {
+        s.push(';');
+        s.push_str(p.name);
+        if let Some(v) = p.value {
+            s.push('=');
+            s.push_str(v);
+        }
+    }
+    s
+}
+
+/// The remote target a message names: its first Contact's URI.
+pub(crate) fn contact_uri(m: &Message) -> Option<Uri> {
+    let c = m.typed_first::<Contact<'_>>().ok()??;
+    c.addr().map(|a| a.uri.clone())
+}
+
+/// The Record-Route values of a message, top first, one name-addr each.
+pub(crate) fn record_routes(m: &Message) -> Vec<String> {
+    m.typed_all::<RecordRoute<'_>>()
+        .map(|rr| rr.iter().map(|r| without_tag(&r.0)).collect())
+        .unwrap_or_default()
+}
+
+/// Whether a URI names a secure (SIPS) resource.
+pub(crate) fn is_sips(uri: &Uri) -> bool {
+    matches!(uri, Uri::Sip(s) if s.scheme == Scheme::Sips)
+}
+
+/// The Request-URI, Route values and next-hop URI of a request in `d` (§12.2.1.1).
+///
+/// Loose routing (first route has `lr`, or no route set): Request-URI = remote target,
+/// Route = the route set. Strict routing: Request-URI = the first route's URI, Route = the
+/// rest of the route set followed by the remote target. The next hop is the first route, or
+/// the remote target when the route set is empty.
+pub(crate) fn routing(d: &Dialog) -> (Uri, Vec<String>, Uri) {
+    let first = d.route_set.first().and_then(|r| {
+        NameAddr::parse(r)
+            .ok()
+            .map(|na| na.uri)
+            .filter(|u| matches!(u, Uri::Sip(_)))
+    });
+    match first {
+        None => (d.remote_target.clone(), Vec::new(), d.remote_target.clone()),
+        Some(Uri::Sip(s)) if !s.is_loose_route() => {
+            let mut uri = s;
+            uri.headers.clear();
+            let mut routes: Vec<String> = d.route_set.iter().skip(1).cloned().collect();
+            routes.push(format!("<{}>", d.remote_target));
+            let uri = Uri::Sip(uri);
+            (uri.clone(), routes, uri)
+        }
+        Some(hop) => (d.remote_target.clone(), d.route_set.clone(), hop),
+    }
+}
+
+/// Where a request whose next hop is `hop` goes: an IP-literal SIP URI names its address
+/// (port 5060, or 5061 for SIPS, when absent: RFC 3263 §4.2); a host name keeps the dialog's
+/// flow, since name resolution belongs to the runtime.
+pub(crate) fn next_hop_flow(base: Flow, hop: &Uri) -> Flow {
+    if let Uri::Sip(s) = hop {
+        if let Some(ip) = s.host.ip() {
+            let default = if s.scheme == Scheme::Sips { 5061 } else { 5060 };
+            return Flow {
+                remote: SocketAddr::new(ip, s.port.unwrap_or(default)),
+                ..base
+            };
+        }
+    }
+    base
+}
+
+/// Rewrites `m` into a request of dialog `d` with CSeq `cseq` (§12.2.1.1): Request-URI and
+/// Route from [`routing`], From/To with the dialog's tags, Call-ID, CSeq; Tandem's Contact for
+/// target-refresh methods when the message has none. Headers the caller added stay, after
+/// the dialog's. Returns the next-hop URI.
+pub(crate) fn apply(
+    d: &Dialog,
+    m: &mut Message,
+    method: &Method,
+    cseq: u32,
+) -> Result<Uri, EditError> {
+    let (uri, routes, hop) = routing(d);
+    m.set_request_uri(&uri)?;
+    for name in [
+        HeaderName::Route,
+        HeaderName::From,
+        HeaderName::To,
+        HeaderName::CallId,
+        HeaderName::CSeq,
+    ] {
+        m.remove_headers(&name);
+    }
+    let mut lines: Vec<(HeaderName, String)> =
+        routes.into_iter().map(|r| (HeaderName::Route, r)).collect();
+    lines.push((
+        HeaderName::From,
+        format!("{};tag={}", d.local_uri, d.local_tag),
+    ));
+    lines.push((
+        HeaderName::To,
+        format!("{};tag={}", d.remote_uri, d.remote_tag),
+    ));
+    lines.push((HeaderName::CallId, d.call_id.clone()));
+    lines.push((HeaderName::CSeq, format!("{cseq} {method}")));
+    if is_target_refresh(method) && m.value(&HeaderName::Contact).is_none() {
+        lines.push((HeaderName::Contact, d.local_contact.clone()));
+    }
+    for (i, (name, value)) in lines.iter().enumerate() {
+        m.insert_header(i, name, value)?;
+    }
+    Ok(hop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::Transport;
+
+    fn dialog(route_set: &[&str], target: &str) -> Dialog {
+        Dialog {
+            call_id: "c1".into(),
+            local_tag: "lt".into(),
+            remote_tag: "rt".into(),
+            role: DialogRole::Uac,
+            state: DialogState::Confirmed,
+            local_uri: "\"A\" <sip:a@x>".into(),
+            remote_uri: "<sip:b@y>".into(),
+            local_seq: Some(1),
+            remote_seq: None,
+            remote_target: Uri::parse(target).unwrap(),
+            route_set: route_set.iter().map(|s| (*s).to_owned()).collect(),
+            secure: false,
+            flow: Flow {
+                transport: Transport::Udp,
+                local: SocketAddr::from(([127, 0, 0, 1], 5060)),
+                remote: SocketAddr::from(([127, 0, 0, 9], 5060)),
+            },
+            local_contact: "<sip:127.0.0.1:5060>".into(),
+            invite_out: None,
+            invite_in: None,
+            unacked_2xx: None,
+            ack: None,
+        }
+    }
+
+    fn req(d: &Dialog, method: Method) -> (String, Uri) {
+        let mut m = Message::new_request(&method, &d.remote_target).unwrap();
+        m.push_header(&HeaderName::new("X-Extra"), "1").unwrap();
+        let hop = apply(d, &mut m, &method, 7).unwrap();
+        (String::from_utf8_lossy(&m.to_bytes()).into_owned(), hop)
+    }
+
+    #[test]
+    fn loose_routing_keeps_the_target_and_sends_to_the_first_route() {
+        let d = dialog(
+            &["<sip:p1.example;lr>", "<sip:p2.example;lr>"],
+            "sip:b@192.0.2.4:5070",
+        );
+        let (text, hop) = req(&d, Method::Bye);
+        assert!(
+            text.starts_with("BYE sip:b@192.0.2.4:5070 SIP/2.0\r\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "Route: <sip:p1.example;lr>\r\nRoute: <sip:p2.example;lr>\r\n\
+             From: \"A\" <sip:a@x>;tag=lt\r\nTo: <sip:b@y>;tag=rt\r\nCall-ID: c1\r\n\
+             CSeq: 7 BYE\r\nX-Extra: 1\r\n"
+        ));
+        assert!(!text.contains("Contact"), "BYE carries no Contact");
+        assert_eq!(hop.to_string(), "sip:p1.example;lr");
+    }
+
+    #[test]
+    fn strict_routing_puts_the_first_route_in_the_request_uri() {
+        // §12.2.1.1: the remote target goes last in Route.
+        let d = dialog(
+            &["<sip:p1.example>", "<sip:p2.example;lr>"],
+            "sip:b@192.0.2.4",
+        );
+        let (text, hop) = req(&d, Method::Invite);
+        assert!(
+            text.starts_with("INVITE sip:p1.example SIP/2.0\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("Route: <sip:p2.example;lr>\r\nRoute: <sip:b@192.0.2.4>\r\n"));
+        assert!(text.contains("Contact: <sip:127.0.0.1:5060>\r\n"));
+        assert_eq!(hop.to_string(), "sip:p1.example");
+    }
+
+    #[test]
+    fn next_hop_flow_follows_ip_literals_only() {
+        let d = dialog(&[], "sip:b@192.0.2.4");
+        let (_, hop) = req(&d, Method::Bye);
+        assert_eq!(
+            next_hop_flow(d.flow, &hop).remote,
+            SocketAddr::from(([192, 0, 2, 4], 5060))
+        );
+        let named = Uri::parse("sip:b@example.com:5080").unwrap();
+        assert_eq!(next_hop_flow(d.flow, &named), d.flow);
+    }
+
+    #[test]
+    fn without_tag_keeps_display_name_and_other_params() {
+        let na = NameAddr::parse("Bob <sip:b@y;transport=tcp>;tag=9;x=1").unwrap();
+        assert_eq!(without_tag(&na), "Bob <sip:b@y;transport=tcp>;x=1");
+        let bare = NameAddr::parse("sip:b@y;tag=9").unwrap();
+        assert_eq!(without_tag(&bare), "<sip:b@y>");
+    }
+}
