@@ -79,6 +79,9 @@ impl App {
                     .filter(|(_, c)| c.invite == tx)
                     .map(|(k, _)| k.clone())
                     .collect();
+                if let Some(dialog) = ep.dialog_of_server_tx(tx) {
+                    ep.terminate_dialog(dialog);
+                }
                 for call_id in gone {
                     warn!(%call_id, "2xx never acknowledged; leaving the room");
                     self.leave(&call_id);
