@@ -93,6 +93,9 @@ pub enum LineFault {
     /// RFC 8866 §5.14: the number of ports is a positive number.
     #[error("m= line has a non-numeric port count")]
     MediaPortCount,
+    /// A format of an `m=` line is not a token (RFC 8866 §9: `fmt = token`), e.g. holds a CR.
+    #[error("m= line has a format that is not a token")]
+    MediaFormat,
 }
 
 /// Why an edit of a [`SessionDescription`](crate::SessionDescription) was refused.

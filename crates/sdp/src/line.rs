@@ -282,6 +282,23 @@ pub(crate) fn parse_media(value: &str) -> Result<MediaLine<'_>, LineFault> {
         Some(c) => Some(c.parse().map_err(|_| LineFault::MediaPortCount)?),
         None => None,
     };
+    // RFC 8866 §9: fmt = token. A stray CR inside one would merge into the line ending
+    // after an edit and change the format list.
+    let is_token_char = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`{|}~".contains(&c);
+    // The one exception is the CR of a body cut off after its final `\r` (no LF), which
+    // stays part of the last line's text (see `split_lines`).
+    let last = f.len().saturating_sub(1);
+    let bad = |(i, s): (usize, &&str)| {
+        let s = if i == last {
+            s.strip_suffix('\r').unwrap_or(s)
+        } else {
+            s
+        };
+        s.is_empty() || !s.bytes().all(is_token_char)
+    };
+    if f.iter().map(|(_, s)| s).enumerate().skip(3).any(bad) {
+        return Err(LineFault::MediaFormat);
+    }
     let formats_span = match (f.get(3), f.last()) {
         (Some(first), Some(last)) => first.0.start..last.0.end,
         _ => f[2].0.end..f[2].0.end,

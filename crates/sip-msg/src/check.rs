@@ -117,7 +117,17 @@ pub fn error_response(raw: &[u8], status: u16, reason: &str, to_tag: &str) -> Op
         }
         let field = &raw[p..end];
         if let Some(colon) = memchr::memchr(b':', field) {
-            let id = known_id(field[..colon].trim_ascii_end());
+            // Only SP and HTAB may precede the colon (RFC 3261 §7.3.1): a name such as `To\r`
+            // is not a To header, and copying it would make an unparseable response.
+            let mut name = &field[..colon];
+            while let [rest @ .., b' ' | b'\t'] = name {
+                name = rest;
+            }
+            let id = if name.iter().all(|&c| crate::lex::is_token(c)) {
+                known_id(name)
+            } else {
+                None
+            };
             let slot = |n: HeaderName| id.is_some() && id == n.id();
             if slot(HeaderName::Via) {
                 vias.push(field);

@@ -54,6 +54,10 @@ pub enum ParseError {
     /// A continuation line before any header field.
     #[error("continuation line before the first header")]
     BadContinuation,
+    /// The start line or a header field does not end with CRLF (RFC 3261 §7: every line of
+    /// the header section does). Accepting it would let an edit glue a new field onto it.
+    #[error("line not terminated by CRLF")]
+    UnterminatedLine,
     /// Content-Length is not a decimal number (RFC 3261 §20.14), e.g. negative.
     #[error("invalid Content-Length")]
     InvalidContentLength,

@@ -35,6 +35,9 @@ pub(crate) fn parse_impl(base: Bytes, limits: &Limits) -> Result<Message, ParseE
             limit: limits.max_line_length,
         });
     }
+    if nx == le {
+        return Err(ParseError::UnterminatedLine);
+    }
     let start = parse_start_line(data, pos, le, nx, limits)?;
     pos = nx;
     let mut headers = Spans::new();
@@ -50,6 +53,9 @@ pub(crate) fn parse_impl(base: Bytes, limits: &Limits) -> Result<Message, ParseE
         if le == pos {
             blank = (pos, nx);
             break;
+        }
+        if nx == le {
+            return Err(ParseError::UnterminatedLine);
         }
         if matches!(data[pos], b' ' | b'\t') {
             let last = headers.last_mut().ok_or(ParseError::BadContinuation)?;
