@@ -764,6 +764,15 @@ impl Harness {
                 assert!(!info.acked, "AckTimeout after the ACK");
                 info.gone = true;
             }
+            Event::PrackTimeout { tx } => {
+                // The endpoint answered the INVITE 500 itself (RFC 3262 §3).
+                let info = self
+                    .server_info
+                    .get_mut(&tx)
+                    .expect("PrackTimeout for an unknown tx");
+                assert!(info.final_status.is_none(), "PrackTimeout after a final");
+                info.final_status = Some(500);
+            }
             Event::Discarded { .. } => {}
         }
     }

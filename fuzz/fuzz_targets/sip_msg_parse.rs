@@ -182,7 +182,7 @@ fuzz_target!(|data: &[u8]| {
                 // answer itself does not parse. Unless TANDEM_FUZZ_STRICT names it, only
                 // answers to octets that parse (rejected by check_message) must parse; the
                 // others must still have the right status line and end the header section.
-                Some(bytes) if parsed.is_err() && !strict("error-response") => {
+                Some(bytes) if parsed.is_err() && !fixed("error-response") => {
                     let head = format!("SIP/2.0 {status} ");
                     assert!(
                         bytes.starts_with(head.as_bytes()),
@@ -235,7 +235,7 @@ fuzz_target!(|data: &[u8]| {
         None => !m.to_bytes().contains(&b'\n'),
     };
     let mut edited = m.clone();
-    if (!unterminated || strict("push-unterminated"))
+    if (!unterminated || fixed("push-unterminated"))
         && edited.push_header(&HeaderName::new("X-Fuzz"), "1").is_ok()
     {
         let out = edited.to_bytes();
@@ -256,3 +256,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(m3.to_bytes(), out);
     }
 });
+
+/// A reported bug that has since been fixed: its invariant is asserted always.
+fn fixed(_bug: &str) -> bool {
+    true
+}
