@@ -23,7 +23,9 @@
 //! ```
 
 pub mod media;
+pub mod resolver;
 pub mod sip;
+pub mod tls;
 
 mod error;
 

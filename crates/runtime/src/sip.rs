@@ -1,44 +1,87 @@
-//! SIP transports (RFC 3261 §18): UDP and TCP on one address, feeding one sans-IO endpoint.
+//! SIP transports (RFC 3261 §18): UDP, TCP, TLS (§26) and WebSocket (RFC 7118), IPv4 or
+//! IPv6, feeding one sans-IO endpoint.
 //!
-//! Datagrams go to the endpoint as they are. TCP streams are cut into messages by the
+//! Datagrams go to the endpoint as they are. TCP and TLS streams are cut into messages by the
 //! `sip-msg` stream framer (Content-Length framing, §18.3) in one task per connection; the
 //! connection task also answers RFC 5626 §4.4.1 CRLF keep-alive pings itself, since they never
-//! concern the SIP core. All channels are bounded: a connection whose messages cannot be taken
-//! waits (TCP back-pressure) instead of growing a queue.
+//! concern the SIP core. A WebSocket message is one whole SIP message (RFC 7118 §5.2) and
+//! takes the datagram path. All channels are bounded: a connection whose messages cannot be
+//! taken waits (TCP back-pressure) instead of growing a queue, except that a new INVITE meeting
+//! a full queue, or an endpoint at `max_transactions`, gets a stateless 503 with Retry-After.
+//!
+//! Connections are reused (RFC 3261 §18.2.2, RFC 5923): anything the endpoint sends toward a
+//! peer with an open connection of that transport goes over it, and with `accept_aliases` a
+//! request's Via `alias` makes its sent-by address an alias of the connection it came on.
+//! A request on a TCP flow with no connection opens one; TLS and WS flows without a
+//! connection cannot be served yet (no TLS client; WS peers always connect to Tandem).
 
-use std::collections::HashMap;
+mod connections;
+mod overload;
+mod stream;
+mod ws;
+
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tandem_sip_core::{Endpoint, Event, Flow, Output, Transmit, Transport};
 use tandem_sip_msg::{Frame, Limits};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use crate::RuntimeError;
+use connections::{ConnKey, Connections};
 
 /// Where and how the SIP transports listen.
 #[derive(Debug, Clone)]
 pub struct SipListenConfig {
-    /// Address bound for UDP and TCP (port 0 picks a free port, the same for both only by luck).
+    /// Address bound for UDP and TCP (port 0 picks a free port, the same for both only by
+    /// luck). IPv6 addresses work the same way (`[::1]:5060`).
     pub addr: SocketAddr,
     /// Open a UDP socket.
     pub udp: bool,
     /// Open a TCP listener.
     pub tcp: bool,
+    /// Open a TLS listener (RFC 3261 §26, `sips:`).
+    pub tls: Option<TlsListenConfig>,
+    /// Open a WebSocket listener (RFC 7118, `ws`) on this address.
+    pub ws: Option<SocketAddr>,
     /// Message limits, applied by the stream framer before a message reaches the core.
     pub limits: Limits,
-    /// Most TCP connections open at once; further ones are refused.
+    /// Most TCP, TLS and WS connections open at once; further ones are refused.
     pub max_connections: usize,
-    /// A TCP connection idle this long is closed.
+    /// A connection idle this long is closed.
     pub tcp_idle_timeout: Duration,
+    /// Longest wait for an outgoing TCP connection, a TLS or a WebSocket handshake.
+    pub connect_timeout: Duration,
     /// Kernel receive buffer asked for the UDP socket: bursts above the default 208 KiB drop
     /// datagrams on Linux before Tandem ever sees them.
     pub udp_recv_buffer: usize,
+    /// Honour the Via `alias` parameter (RFC 5923) on TCP, TLS and WS: requests toward the
+    /// Via's sent-by go over the connection the aliasing request came on. RFC 5923 §5 ties an
+    /// alias to a certificate proving the sent-by; Tandem does not ask clients for
+    /// certificates, so this trusts the peer's word and is off by default.
+    pub accept_aliases: bool,
+    /// Live transactions (client + server) above which new INVITEs get a stateless 503.
+    pub max_transactions: usize,
+    /// The `Retry-After` (seconds) of that 503 (RFC 3261 §21.5.4, §20.33).
+    pub retry_after: u32,
+}
+
+/// A TLS listener: its address and the PEM files of its certificate chain and private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsListenConfig {
+    /// Address of the TLS listener (5061 by convention, RFC 3261 §19.1.2).
+    pub addr: SocketAddr,
+    /// PEM file with the certificate chain, leaf first.
+    pub cert_chain: PathBuf,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: PathBuf,
 }
 
 impl Default for SipListenConfig {
@@ -47,37 +90,65 @@ impl Default for SipListenConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 5060)),
             udp: true,
             tcp: true,
+            tls: None,
+            ws: None,
             limits: Limits::default(),
             max_connections: 4_096,
             tcp_idle_timeout: Duration::from_secs(600),
+            connect_timeout: Duration::from_secs(5),
             udp_recv_buffer: 4 << 20,
+            accept_aliases: false,
+            max_transactions: 50_000,
+            retry_after: 5,
         }
     }
 }
 
 /// The bound sockets, ready to [`run`](Self::run).
-#[derive(Debug)]
 pub struct SipRuntime {
     config: SipListenConfig,
     udp: Option<UdpSocket>,
     tcp: Option<TcpListener>,
+    tls: Option<(TcpListener, TlsAcceptor)>,
+    ws: Option<TcpListener>,
+}
+
+impl std::fmt::Debug for SipRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SipRuntime")
+            .field("local_addrs", &self.local_addrs())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What connection tasks tell the driver.
 enum Inbound {
-    Frame { flow: Flow, frame: Frame },
-    Closed { remote: SocketAddr },
+    /// A framed message from a TCP or TLS connection, with the connection's alias if its Via
+    /// asked for one (RFC 5923).
+    Frame {
+        flow: Flow,
+        frame: Frame,
+        alias: Option<SocketAddr>,
+    },
+    /// A whole message from a WebSocket (RFC 7118 §5.2).
+    Message { flow: Flow, bytes: Bytes },
+    /// The connection `id` to `key` ended.
+    Closed { key: ConnKey, id: u64 },
+    /// An outgoing connection could not be opened: what was queued on it is lost.
+    ConnectFailed { flow: Flow },
 }
 
 /// Bound of the channel from connection tasks to the driver.
 const INBOUND_QUEUE: usize = 1_024;
+/// Backlog of that channel from which new INVITEs are refused.
+const INBOUND_HIGH_WATER: usize = INBOUND_QUEUE - INBOUND_QUEUE / 8;
 /// Bound of each connection's outgoing queue.
 const OUTBOUND_QUEUE: usize = 256;
 
 impl SipRuntime {
-    /// Binds the configured transports.
+    /// Binds the configured transports and loads the TLS certificate.
     pub async fn bind(config: SipListenConfig) -> Result<Self, RuntimeError> {
-        if !config.udp && !config.tcp {
+        if !config.udp && !config.tcp && config.tls.is_none() && config.ws.is_none() {
             return Err(RuntimeError::NoTransport);
         }
         let udp = if config.udp {
@@ -86,19 +157,28 @@ impl SipRuntime {
             None
         };
         let tcp = if config.tcp {
-            let addr = config.addr;
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|source| RuntimeError::Bind {
-                    transport: "tcp",
-                    addr,
-                    source,
-                })?;
-            Some(listener)
+            Some(bind_tcp("tcp", config.addr).await?)
         } else {
             None
         };
-        Ok(Self { config, udp, tcp })
+        let tls = match &config.tls {
+            Some(t) => {
+                let server = crate::tls::server_config(&t.cert_chain, &t.private_key)?;
+                Some((bind_tcp("tls", t.addr).await?, TlsAcceptor::from(server)))
+            }
+            None => None,
+        };
+        let ws = match config.ws {
+            Some(addr) => Some(bind_tcp("ws", addr).await?),
+            None => None,
+        };
+        Ok(Self {
+            config,
+            udp,
+            tcp,
+            tls,
+            ws,
+        })
     }
 
     /// The addresses actually bound, per transport.
@@ -107,8 +187,15 @@ impl SipRuntime {
         if let Some(addr) = self.udp.as_ref().and_then(|s| s.local_addr().ok()) {
             out.push((Transport::Udp, addr));
         }
-        if let Some(addr) = self.tcp.as_ref().and_then(|s| s.local_addr().ok()) {
-            out.push((Transport::Tcp, addr));
+        let listeners = [
+            (Transport::Tcp, self.tcp.as_ref()),
+            (Transport::Tls, self.tls.as_ref().map(|(l, _)| l)),
+            (Transport::Ws, self.ws.as_ref()),
+        ];
+        for (transport, listener) in listeners {
+            if let Some(addr) = listener.and_then(|l| l.local_addr().ok()) {
+                out.push((transport, addr));
+            }
         }
         out
     }
@@ -123,8 +210,14 @@ impl SipRuntime {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), RuntimeError> {
         let (inbound_tx, mut inbound_rx) = mpsc::channel::<Inbound>(INBOUND_QUEUE);
-        let mut connections: HashMap<SocketAddr, mpsc::Sender<Bytes>> = HashMap::new();
-        let udp_local = self.udp.as_ref().and_then(|s| s.local_addr().ok());
+        let mut driver = Driver {
+            config: Arc::new(self.config.clone()),
+            udp: self.udp.as_ref(),
+            udp_local: self.udp.as_ref().and_then(|s| s.local_addr().ok()),
+            inbound: inbound_tx,
+            connections: Connections::default(),
+        };
+        let tls_acceptor = self.tls.as_ref().map(|(_, a)| a.clone());
         let mut buf = vec![0u8; 65_536];
         let mut deadline: Option<Instant> = None;
         tokio::pin!(shutdown);
@@ -134,6 +227,7 @@ impl SipRuntime {
                 || tokio::time::Instant::now() + Duration::from_secs(3_600),
                 tokio::time::Instant::from_std,
             );
+            let backlog = inbound_rx.len();
             tokio::select! {
                 () = &mut shutdown => {
                     info!("SIP runtime shutting down");
@@ -142,87 +236,230 @@ impl SipRuntime {
                 received = recv_udp(self.udp.as_ref(), &mut buf) => {
                     match received {
                         Ok((len, remote)) => {
-                            let (Some(local), Some(data)) = (udp_local, buf.get(..len)) else { continue };
+                            let (Some(local), Some(data)) = (driver.udp_local, buf.get(..len)) else { continue };
                             let flow = Flow { transport: Transport::Udp, local, remote };
-                            endpoint.handle_datagram(Instant::now(), flow, Bytes::copy_from_slice(data));
+                            driver.deliver_message(&mut endpoint, backlog, flow, Bytes::copy_from_slice(data)).await;
                         }
                         // ICMP port unreachable from an earlier send shows up here on Linux;
                         // it concerns one peer, not the socket.
                         Err(e) => debug!(error = %e, "udp receive error"),
                     }
                 }
-                accepted = accept_tcp(self.tcp.as_ref()) => {
-                    match accepted {
-                        Ok((stream, remote)) => {
-                            if connections.len() >= self.config.max_connections {
-                                warn!(%remote, "too many TCP connections; refusing");
-                                drop(stream);
-                            } else {
-                                let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
-                                connections.insert(remote, tx);
-                                let task = Connection {
-                                    remote,
-                                    limits: self.config.limits,
-                                    idle_timeout: self.config.tcp_idle_timeout,
-                                    inbound: inbound_tx.clone(),
-                                };
-                                tokio::spawn(task.run(stream, rx));
-                            }
-                        }
-                        Err(e) => warn!(error = %e, "tcp accept error"),
-                    }
+                accepted = accept(self.tcp.as_ref()) => driver.accepted(Transport::Tcp, accepted, None),
+                accepted = accept(self.tls.as_ref().map(|(l, _)| l)) => {
+                    driver.accepted(Transport::Tls, accepted, tls_acceptor.clone());
                 }
+                accepted = accept(self.ws.as_ref()) => driver.accepted(Transport::Ws, accepted, None),
                 Some(inbound) = inbound_rx.recv() => match inbound {
-                    Inbound::Frame { flow, frame } => endpoint.handle_frame(Instant::now(), flow, frame),
-                    Inbound::Closed { remote } => { connections.remove(&remote); }
+                    Inbound::Frame { flow, frame, alias } => {
+                        if let Some(alias) = alias {
+                            driver.connections.add_alias((flow.transport, alias), (flow.transport, flow.remote));
+                        }
+                        driver.deliver_frame(&mut endpoint, backlog, flow, frame).await;
+                    }
+                    Inbound::Message { flow, bytes } => {
+                        driver.deliver_message(&mut endpoint, backlog, flow, bytes).await;
+                    }
+                    Inbound::Closed { key, id } => driver.connections.remove(key, id),
+                    Inbound::ConnectFailed { flow } => transport_error(&mut endpoint, flow),
                 },
                 () = tokio::time::sleep_until(sleep_until) => {
                     endpoint.handle_timeout(Instant::now());
                 }
             }
-            deadline = drain(&mut endpoint, &mut app, self.udp.as_ref(), &mut connections).await;
+            deadline = driver.drain(&mut endpoint, &mut app).await;
         }
     }
 }
 
-/// Drains the endpoint's outputs; returns its next deadline.
-async fn drain(
-    endpoint: &mut Endpoint,
-    app: &mut impl FnMut(&mut Endpoint, Instant, Event),
-    udp: Option<&UdpSocket>,
-    connections: &mut HashMap<SocketAddr, mpsc::Sender<Bytes>>,
-) -> Option<Instant> {
-    loop {
-        match endpoint.poll_output() {
-            Output::Transmit(transmit) => send(transmit, udp, connections).await,
-            Output::Event(event) => app(endpoint, Instant::now(), event),
-            Output::Timeout(deadline) => return deadline,
-        }
-    }
+/// The driver's state between inputs: sockets and connections.
+struct Driver<'a> {
+    config: Arc<SipListenConfig>,
+    udp: Option<&'a UdpSocket>,
+    udp_local: Option<SocketAddr>,
+    inbound: mpsc::Sender<Inbound>,
+    connections: Connections,
 }
 
-async fn send(
-    Transmit { flow, payload }: Transmit,
-    udp: Option<&UdpSocket>,
-    connections: &mut HashMap<SocketAddr, mpsc::Sender<Bytes>>,
-) {
-    match flow.transport {
-        Transport::Udp => {
-            if let Some(socket) = udp {
+impl Driver<'_> {
+    /// Drains the endpoint's outputs; returns its next deadline.
+    async fn drain(
+        &mut self,
+        endpoint: &mut Endpoint,
+        app: &mut impl FnMut(&mut Endpoint, Instant, Event),
+    ) -> Option<Instant> {
+        loop {
+            match endpoint.poll_output() {
+                Output::Transmit(transmit) => self.send(endpoint, transmit).await,
+                Output::Event(event) => app(endpoint, Instant::now(), event),
+                Output::Timeout(deadline) => return deadline,
+            }
+        }
+    }
+
+    /// Whether new INVITEs are refused: the endpoint holds `max_transactions`, or connection
+    /// tasks are queueing faster than the endpoint takes their messages.
+    fn overloaded(&self, endpoint: &Endpoint, backlog: usize) -> bool {
+        let (clients, servers) = endpoint.transaction_counts();
+        clients + servers >= self.config.max_transactions || backlog >= INBOUND_HIGH_WATER
+    }
+
+    /// A whole message (UDP datagram or WebSocket message).
+    async fn deliver_message(
+        &mut self,
+        endpoint: &mut Endpoint,
+        backlog: usize,
+        flow: Flow,
+        bytes: Bytes,
+    ) {
+        if self.overloaded(endpoint, backlog) {
+            if let Some(busy) = overload::busy_reply(&bytes, &self.config) {
+                debug!(remote = %flow.remote, "overloaded: new INVITE refused with 503");
+                self.send(
+                    endpoint,
+                    Transmit {
+                        flow,
+                        payload: busy,
+                    },
+                )
+                .await;
+                return;
+            }
+        }
+        endpoint.handle_datagram(Instant::now(), flow, bytes);
+    }
+
+    /// A message framed on a TCP or TLS stream.
+    async fn deliver_frame(
+        &mut self,
+        endpoint: &mut Endpoint,
+        backlog: usize,
+        flow: Flow,
+        frame: Frame,
+    ) {
+        if self.overloaded(endpoint, backlog) {
+            if let Frame::Message(m) = &frame {
+                if let Some(busy) = overload::busy_reply_to(m, &self.config) {
+                    debug!(remote = %flow.remote, "overloaded: new INVITE refused with 503");
+                    self.send(
+                        endpoint,
+                        Transmit {
+                            flow,
+                            payload: busy,
+                        },
+                    )
+                    .await;
+                    return;
+                }
+            }
+        }
+        endpoint.handle_frame(Instant::now(), flow, frame);
+    }
+
+    /// A connection accepted on a stream listener: register it and start its task.
+    fn accepted(
+        &mut self,
+        transport: Transport,
+        accepted: std::io::Result<(TcpStream, SocketAddr)>,
+        tls: Option<TlsAcceptor>,
+    ) {
+        let (stream, remote) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                warn!(%transport, error = %e, "accept error");
+                return;
+            }
+        };
+        if self.connections.len() >= self.config.max_connections {
+            warn!(%transport, "too many connections; refusing one");
+            return;
+        }
+        let local = match stream.local_addr() {
+            Ok(a) => a,
+            Err(e) => {
+                debug!(error = %e, "accepted connection without a local address");
+                return;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let flow = Flow {
+            transport,
+            local,
+            remote,
+        };
+        let (id, outbound) = self.connections.insert((transport, remote));
+        let task = self.task(flow, id);
+        match (transport, tls) {
+            (Transport::Tls, Some(acceptor)) => {
+                tokio::spawn(task.accept_tls(stream, acceptor, outbound));
+            }
+            (Transport::Ws, _) => {
+                tokio::spawn(ws::WsTask(task).run(stream, outbound));
+            }
+            _ => {
+                tokio::spawn(task.run(stream, outbound));
+            }
+        }
+    }
+
+    fn task(&self, flow: Flow, id: u64) -> stream::StreamTask {
+        stream::StreamTask {
+            flow,
+            id,
+            config: Arc::clone(&self.config),
+            inbound: self.inbound.clone(),
+        }
+    }
+
+    async fn send(&mut self, endpoint: &mut Endpoint, transmit: Transmit) {
+        let Transmit { flow, payload } = transmit;
+        if flow.transport == Transport::Udp {
+            if let Some(socket) = self.udp {
                 if let Err(e) = socket.send_to(&payload, flow.remote).await {
                     debug!(remote = %flow.remote, error = %e, "udp send failed");
                 }
             }
+            return;
         }
-        Transport::Tcp => match connections.get(&flow.remote) {
-            Some(tx) => {
-                if tx.try_send(payload).is_err() {
-                    warn!(remote = %flow.remote, "TCP connection queue full or closed; message dropped");
+        if let Some(tx) = self.connections.sender((flow.transport, flow.remote)) {
+            match tx.try_send(payload) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    warn!(remote = %flow.remote, "connection queue full; message dropped");
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    debug!(remote = %flow.remote, "connection closing; message dropped");
+                    transport_error(endpoint, flow);
                 }
             }
-            None => debug!(remote = %flow.remote, "no TCP connection for a response; dropped"),
-        },
+            return;
+        }
+        if overload::is_response(&payload) {
+            // §18.2.2 asks for a new connection to the Via's received/sent-by; the endpoint
+            // names the old connection's address instead, which nobody listens on.
+            debug!(remote = %flow.remote, "connection of a response is gone; dropped");
+            return;
+        }
+        if flow.transport != Transport::Tcp || self.connections.len() >= self.config.max_connections
+        {
+            debug!(remote = %flow.remote, transport = %flow.transport, "no connection and cannot open one");
+            transport_error(endpoint, flow);
+            return;
+        }
+        let (id, outbound) = self.connections.insert((flow.transport, flow.remote));
+        if let Some(tx) = self.connections.sender((flow.transport, flow.remote)) {
+            let _ = tx.try_send(payload);
+        }
+        tokio::spawn(self.task(flow, id).connect(outbound));
     }
+}
+
+/// A flow failed: its connection could not be opened or is gone. The endpoint fails the
+/// client transactions on it at once (RFC 3261 §17.1.4, §8.1.3.1) instead of waiting for
+/// Timer B or F, and moves to the next resolved target (RFC 3263 §4.3).
+fn transport_error(endpoint: &mut Endpoint, flow: Flow) {
+    debug!(remote = %flow.remote, transport = %flow.transport, "transport error");
+    endpoint.handle_transport_error(Instant::now(), flow);
 }
 
 fn bind_udp(config: &SipListenConfig) -> Result<UdpSocket, RuntimeError> {
@@ -243,6 +480,16 @@ fn bind_udp(config: &SipListenConfig) -> Result<UdpSocket, RuntimeError> {
     UdpSocket::from_std(socket.into()).map_err(err)
 }
 
+async fn bind_tcp(transport: &'static str, addr: SocketAddr) -> Result<TcpListener, RuntimeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| RuntimeError::Bind {
+            transport,
+            addr,
+            source,
+        })
+}
+
 async fn recv_udp(
     socket: Option<&UdpSocket>,
     buf: &mut [u8],
@@ -253,77 +500,9 @@ async fn recv_udp(
     }
 }
 
-async fn accept_tcp(listener: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
+async fn accept(listener: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
     match listener {
         Some(l) => l.accept().await,
         None => std::future::pending().await,
-    }
-}
-
-/// One accepted TCP connection: frames messages in, writes queued messages out.
-struct Connection {
-    remote: SocketAddr,
-    limits: Limits,
-    idle_timeout: Duration,
-    inbound: mpsc::Sender<Inbound>,
-}
-
-impl Connection {
-    async fn run(self, stream: TcpStream, mut outbound: mpsc::Receiver<Bytes>) {
-        let remote = self.remote;
-        if let Err(e) = self.serve(stream, &mut outbound).await {
-            debug!(%remote, error = %e, "tcp connection ended with an error");
-        }
-        let _ = self.inbound.send(Inbound::Closed { remote }).await;
-    }
-
-    async fn serve(
-        &self,
-        stream: TcpStream,
-        outbound: &mut mpsc::Receiver<Bytes>,
-    ) -> std::io::Result<()> {
-        let local = stream.local_addr()?;
-        let flow = Flow {
-            transport: Transport::Tcp,
-            local,
-            remote: self.remote,
-        };
-        let (mut reader, mut writer) = stream.into_split();
-        let mut framer = tandem_sip_msg::StreamFramer::new(self.limits);
-        let mut buf = vec![0u8; 16_384];
-        loop {
-            tokio::select! {
-                read = tokio::time::timeout(self.idle_timeout, reader.read(&mut buf)) => {
-                    let Ok(read) = read else { return Ok(()) }; // idle
-                    let len = read?;
-                    if len == 0 {
-                        return Ok(());
-                    }
-                    framer.push(buf.get(..len).unwrap_or_default());
-                    loop {
-                        match framer.next_frame() {
-                            Ok(None) => break,
-                            // RFC 5626 §4.4.1: answer a double-CRLF ping with a single CRLF pong.
-                            Ok(Some(Frame::Ping)) => writer.write_all(b"\r\n").await?,
-                            Ok(Some(Frame::Pong)) => {}
-                            Ok(Some(frame)) => {
-                                if self.inbound.send(Inbound::Frame { flow, frame }).await.is_err() {
-                                    return Ok(());
-                                }
-                            }
-                            Err(e) => {
-                                // §18.3: framing is lost on a stream; the only recovery is to close.
-                                debug!(remote = %self.remote, error = %e, "unrecoverable framing error; closing");
-                                return Ok(());
-                            }
-                        }
-                    }
-                }
-                out = outbound.recv() => match out {
-                    Some(bytes) => writer.write_all(&bytes).await?,
-                    None => return Ok(()),
-                },
-            }
-        }
     }
 }

@@ -162,6 +162,45 @@ pub(crate) struct SipConfig {
     /// Transaction timers (RFC 3261 §17, Table 4).
     #[serde(default)]
     pub(crate) timers: TimersConfig,
+    /// TLS listener (RFC 3261 §26); none unless the table is present.
+    #[serde(default)]
+    pub(crate) tls: Option<TlsSection>,
+    /// WebSocket listener (RFC 7118); none unless the table is present.
+    #[serde(default)]
+    pub(crate) ws: Option<WsSection>,
+    /// Live transactions above which new INVITEs get 503 with Retry-After.
+    #[serde(default = "default_max_transactions")]
+    pub(crate) max_transactions: usize,
+    /// Seconds in the Retry-After of that 503.
+    #[serde(default = "default_retry_after")]
+    pub(crate) retry_after_s: u32,
+    /// Honour the Via `alias` parameter (RFC 5923) on connections: requests toward the
+    /// peer's advertised address reuse its connection. Off by default, since without client
+    /// certificates any peer can claim any address.
+    #[serde(default)]
+    pub(crate) accept_aliases: bool,
+}
+
+/// `[sip.tls]`: a TLS listener (`sips:`, RFC 3261 §26.2).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TlsSection {
+    /// Address of the TLS listener.
+    #[serde(default = "default_tls_listen")]
+    pub(crate) listen: SocketAddr,
+    /// PEM file with the certificate chain, leaf first.
+    pub(crate) cert: PathBuf,
+    /// PEM file with the private key.
+    pub(crate) key: PathBuf,
+}
+
+/// `[sip.ws]`: a WebSocket listener (RFC 7118), for browsers and WebRTC gateways.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WsSection {
+    /// Address of the WebSocket listener.
+    #[serde(default = "default_ws_listen")]
+    pub(crate) listen: SocketAddr,
 }
 
 /// `[sip.timers]`: RFC 3261 Table 4 base values, in milliseconds. Lower T1 only on networks
@@ -239,6 +278,11 @@ impl Default for SipConfig {
             max_line_length: default_max_line_length(),
             max_uri_length: default_max_uri_length(),
             timers: TimersConfig::default(),
+            tls: None,
+            ws: None,
+            max_transactions: default_max_transactions(),
+            retry_after_s: default_retry_after(),
+            accept_aliases: false,
         }
     }
 }
@@ -261,6 +305,18 @@ impl Default for DataConfig {
 
 fn default_sip_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 5060))
+}
+fn default_tls_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 5061))
+}
+fn default_ws_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 5066))
+}
+fn default_max_transactions() -> usize {
+    50_000
+}
+fn default_retry_after() -> u32 {
+    5
 }
 fn default_http_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
@@ -356,11 +412,14 @@ impl Config {
             key: key.to_owned(),
             message: message.to_owned(),
         };
-        if self.sip.transports.is_empty() {
+        if self.sip.transports.is_empty() && self.sip.tls.is_none() && self.sip.ws.is_none() {
             return Err(semantic(
                 "sip.transports",
                 "at least one transport is needed",
             ));
+        }
+        if self.sip.max_transactions == 0 {
+            return Err(semantic("sip.max_transactions", "must be at least 1"));
         }
         if self.sip.max_message_size < 1_024 {
             return Err(semantic(
@@ -561,6 +620,29 @@ mod tests {
             panic!("{err:?}")
         };
         assert_eq!((*line, message.contains("pasword")), (3, true), "{message}");
+    }
+
+    #[test]
+    fn tls_and_ws_listeners() {
+        let c = parse(
+            "[sip]\ntransports = []\n[sip.tls]\nlisten = \"[::1]:5061\"\ncert = \"c.pem\"\nkey = \"k.pem\"\n\
+             [sip.ws]\nlisten = \"127.0.0.1:8088\"\n",
+        )
+        .unwrap();
+        let tls = c.sip.tls.unwrap();
+        assert_eq!(tls.listen.to_string(), "[::1]:5061");
+        assert_eq!(tls.key, PathBuf::from("k.pem"));
+        assert_eq!(c.sip.ws.unwrap().listen.to_string(), "127.0.0.1:8088");
+        assert_eq!(parse("").unwrap().sip.tls, None);
+        let err = parse("[sip.tls]\ncert = \"c.pem\"\n").unwrap_err();
+        assert!(err.to_string().contains("key"), "{err}");
+        let err = parse("[sip.ws]\nlisten = \"127.0.0.1:1\"\nsubprotocol = \"x\"\n").unwrap_err();
+        let ConfigError::Invalid { line, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*line, 3);
+        let err = parse("[sip]\nmax_transactions = 0\n").unwrap_err();
+        assert!(err.to_string().contains("sip.max_transactions"), "{err}");
     }
 
     #[test]

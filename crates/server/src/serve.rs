@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use std::time::Duration;
 use tandem_runtime::media::{MediaConfig, MediaEngine};
-use tandem_runtime::sip::{SipListenConfig, SipRuntime};
+use tandem_runtime::sip::{SipListenConfig, SipRuntime, TlsListenConfig};
 
 use tandem_sip_core::{Endpoint, EndpointConfig, Timers};
 use tandem_sip_msg::Limits;
@@ -76,7 +76,16 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         addr: config.sip.listen,
         udp: config.sip.transports.contains(&TransportName::Udp),
         tcp: config.sip.transports.contains(&TransportName::Tcp),
+        tls: config.sip.tls.as_ref().map(|t| TlsListenConfig {
+            addr: t.listen,
+            cert_chain: t.cert.clone(),
+            private_key: t.key.clone(),
+        }),
+        ws: config.sip.ws.as_ref().map(|w| w.listen),
         limits,
+        max_transactions: config.sip.max_transactions,
+        retry_after: config.sip.retry_after_s,
+        accept_aliases: config.sip.accept_aliases,
         ..SipListenConfig::default()
     };
     let sip = SipRuntime::bind(listen).await?;

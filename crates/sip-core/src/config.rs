@@ -51,8 +51,30 @@ pub struct EndpointConfig {
     pub allow: Vec<Method>,
     /// Body types the UAS core accepts in INVITE, UPDATE and PRACK (§8.2.3); others get 415.
     pub accept: Vec<String>,
+    /// Session timers (RFC 4028), used when `supported` lists `timer`.
+    pub session_timer: SessionTimerConfig,
     /// Seed of the endpoint's RNG (branches, tags): the same seed gives the same traces.
     pub seed: u64,
+}
+
+/// RFC 4028 session timer parameters (see the `session` module of the endpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTimerConfig {
+    /// Session interval Tandem asks for in its INVITEs and UPDATEs (`Session-Expires`), and
+    /// grants to a request that names none; default 1800 s (RFC 4028 §4 recommends it).
+    pub interval: Duration,
+    /// Smallest session interval Tandem accepts (`Min-SE`): a request asking for less gets
+    /// 422; default and floor 90 s (RFC 4028 §5).
+    pub min_se: Duration,
+}
+
+impl Default for SessionTimerConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(1800),
+            min_se: Duration::from_secs(90),
+        }
+    }
 }
 
 impl Default for EndpointConfig {
@@ -70,6 +92,7 @@ impl Default for EndpointConfig {
                 Method::Options,
             ],
             accept: vec!["application/sdp".to_owned()],
+            session_timer: SessionTimerConfig::default(),
             seed: 0,
         }
     }

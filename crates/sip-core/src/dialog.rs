@@ -11,12 +11,14 @@
 //! gone.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::Bytes;
 use tandem_sip_msg::headers::{CallId, Contact, FromHeader, NameAddr, RecordRoute, ToHeader};
 use tandem_sip_msg::{EditError, HeaderName, Message, Method, Scheme, Uri};
 
 use crate::slab::SlotId;
+use crate::transaction::Deadlines;
 use crate::transport::Flow;
 
 /// Opaque handle of a dialog (slab index + generation: a stale id never reaches a new dialog).
@@ -71,6 +73,40 @@ pub struct Dialog {
     pub(crate) unacked_2xx: Option<u32>,
     /// The last ACK for a 2xx sent in this dialog, resent verbatim for the same CSeq.
     pub(crate) ack: Option<CachedAck>,
+    /// RSeq of the last reliable provisional response PRACKed in this dialog (RFC 3262 §4).
+    pub(crate) remote_rseq: Option<u32>,
+    /// The negotiated session timer (RFC 4028), if any.
+    pub(crate) session: Option<Session>,
+    /// Whether the peer listed UPDATE in `Allow` (session refreshes then use it).
+    pub(crate) peer_allows_update: bool,
+    /// The last session description Tandem sent in the dialog (content type, body): the
+    /// body of a refreshing re-INVITE.
+    pub(crate) local_body: Option<(String, Bytes)>,
+    /// Session timer deadlines.
+    pub(crate) deadlines: Deadlines,
+    /// Created by a REFER (RFC 3515 §2.4.4): the dialog of the implicit subscription alone,
+    /// which ends with the NOTIFY saying `terminated`.
+    pub(crate) subscription_only: bool,
+    /// How many REFERs arrived in this dialog (the `id` of `Event: refer`, RFC 3515 §2.4.6).
+    pub(crate) refers_in: u32,
+    /// CSeq number of the last REFER received.
+    pub(crate) refer_cseq: Option<u32>,
+}
+
+/// A negotiated session timer (RFC 4028 §7.2, §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Session {
+    pub(crate) interval: Duration,
+    pub(crate) refresher: SessionRefresher,
+}
+
+/// Which side refreshes the session (RFC 4028 `refresher`, seen from Tandem).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionRefresher {
+    /// Tandem sends the refreshes.
+    Local,
+    /// The peer does; Tandem sends BYE if they stop (RFC 4028 §10).
+    Remote,
 }
 
 /// An ACK for a 2xx as sent (same branch on every retransmission of the 2xx).
@@ -142,6 +178,15 @@ impl Dialog {
     /// The Contact Tandem advertises in this dialog.
     pub fn local_contact(&self) -> &str {
         &self.local_contact
+    }
+    /// The negotiated session interval (RFC 4028 `Session-Expires`), `None` without a session
+    /// timer.
+    pub fn session_interval(&self) -> Option<Duration> {
+        self.session.map(|s| s.interval)
+    }
+    /// Who refreshes the session, `None` without a session timer.
+    pub fn session_refresher(&self) -> Option<SessionRefresher> {
+        self.session.map(|s| s.refresher)
     }
 }
 
@@ -352,6 +397,14 @@ mod tests {
             invite_in: None,
             unacked_2xx: None,
             ack: None,
+            remote_rseq: None,
+            session: None,
+            peer_allows_update: false,
+            local_body: None,
+            deadlines: Deadlines::default(),
+            subscription_only: false,
+            refers_in: 0,
+            refer_cseq: None,
         }
     }
 

@@ -2,14 +2,28 @@
 //! automatic answers, around the four transaction machines.
 //!
 //! Inputs: [`Endpoint::handle_datagram`], [`Endpoint::handle_frame`],
-//! [`Endpoint::handle_timeout`] and the commands ([`Endpoint::send_request`],
-//! [`Endpoint::respond`], [`Endpoint::cancel`], [`Endpoint::send_ack`]). Output: drain
+//! [`Endpoint::handle_timeout`], [`Endpoint::handle_transport_error`] and the commands
+//! ([`Endpoint::send_request`], [`Endpoint::send_request_to_targets`],
+//! [`Endpoint::respond`], [`Endpoint::respond_reliably`], [`Endpoint::cancel`],
+//! [`Endpoint::send_ack`], [`Endpoint::notify_refer`], ...). Output: drain
 //! [`Endpoint::poll_output`] after every input until it returns [`Output::Timeout`].
 //!
-//! The dialog layer (RFC 3261 §12-§15) lives in the child module `dialogs`: it hooks into
-//! `send_request`, response handling, new requests, `respond`, ACKs and transaction ends.
+//! Child modules hook into `send_request`, response handling, new requests, `respond`, ACKs
+//! and transaction ends:
+//! - `dialogs`: the dialog layer (RFC 3261 §12-§15);
+//! - `retry`: UAC digest authentication (§22.2) and target failover (RFC 3263 §4.3), both
+//!   under the handle the TU already holds;
+//! - `prack`: reliable provisional responses (RFC 3262);
+//! - `session`: session timers (RFC 4028);
+//! - `refer`: REFER's implicit subscription (RFC 3515) and Replaces (RFC 3891).
 
 mod dialogs;
+mod prack;
+mod refer;
+mod retry;
+mod session;
+
+pub use refer::{ReferTarget, refer_to};
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -21,11 +35,12 @@ use rand::{Rng, SeedableRng};
 use tandem_sip_msg::headers::{CSeq, CallId, FromHeader, ToHeader, Via};
 use tandem_sip_msg::{Frame, HeaderName, Message, Method, Verdict};
 
+use crate::auth::DigestClient;
 use crate::config::EndpointConfig;
 use crate::dialog::{Dialog, DialogKey};
 use crate::error::{RespondError, SendError};
 use crate::slab::{Slab, SlotId};
-use crate::timer::{Owner, TimerQueue};
+use crate::timer::{Owner, TimerName, TimerQueue};
 use crate::transaction::server::RespondOutcome;
 use crate::transaction::{
     Action, ClientKey, ClientKind, ClientState, ClientTx, ServerKey, ServerKind, ServerState,
@@ -94,6 +109,18 @@ pub enum Event {
         /// The transaction.
         tx: ServerTxId,
     },
+    /// No PRACK acknowledged the reliable provisional response sent on `tx` within 64·T1:
+    /// the endpoint answered the INVITE 500 (RFC 3262 §3).
+    PrackTimeout {
+        /// The INVITE's server transaction.
+        tx: ServerTxId,
+    },
+    /// The session timer of `dialog` expired without a refresh (RFC 4028 §10): the endpoint
+    /// sent BYE in it; the dialog ends with that BYE's response or timeout.
+    SessionExpired {
+        /// The dialog.
+        dialog: crate::DialogId,
+    },
     /// A message was dropped without an answer (malformed response, stray response).
     Discarded {
         /// Where it came from.
@@ -126,6 +153,46 @@ struct ClientEntry {
     creates_dialogs: bool,
     /// Dialogs its responses created, by remote (To) tag: one per fork (§13.2.2.4).
     forks: Vec<(String, SlotId)>,
+    /// Whether the TU hears of its responses and timeout.
+    report: Report,
+    /// Targets still to try after this one (RFC 3263 §4.3), in order.
+    targets: VecDeque<Flow>,
+    /// Challenges answered so far (RFC 3261 §22.2, §22.3), recomputed on every retry.
+    auth: Vec<retry::Answered>,
+    /// How many times the request was re-sent with credentials.
+    auth_retries: usize,
+    /// Whether it was re-sent after a 422 (RFC 4028 §7.4: once).
+    session_retried: bool,
+}
+
+impl ClientEntry {
+    fn new(tx: ClientTx, key: ClientKey, flow: Flow, request: Message) -> Self {
+        Self {
+            tx,
+            key,
+            flow,
+            request,
+            dialog: None,
+            creates_dialogs: false,
+            forks: Vec::new(),
+            report: Report::Tu,
+            targets: VecDeque::new(),
+            auth: Vec::new(),
+            auth_retries: 0,
+            session_retried: false,
+        }
+    }
+}
+
+/// Who hears of a client transaction's responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Report {
+    /// The transaction user: a transaction it started (or the current attempt of one).
+    Tu,
+    /// Nobody: an attempt replaced by an authenticated or failed-over retry (kept to absorb
+    /// retransmissions of its final response and ACK them, §17.1.1.2), or a request the
+    /// endpoint sent by itself (PRACK).
+    Silent,
 }
 
 struct ServerEntry {
@@ -142,6 +209,8 @@ struct ServerEntry {
     dialog: Option<SlotId>,
     /// An INVITE without To tag: its 1xx-with-tag or 2xx creates a dialog (§12.1.1).
     creates_dialog: bool,
+    /// Reliable provisional responses of this INVITE (RFC 3262).
+    reliable: prack::Reliable,
 }
 
 /// §8.2.2.2: requests without a To tag are merged when From tag, Call-ID and CSeq match a
@@ -194,6 +263,10 @@ pub struct Endpoint {
     dialog_index: HashMap<DialogKey, SlotId>,
     timers: TimerQueue,
     outputs: VecDeque<Output>,
+    /// The UAC's credentials, by realm (RFC 3261 §22.2).
+    credentials: Vec<retry::StoredCredentials>,
+    /// Answers challenges (cnonces from an RNG seeded from the endpoint's seed).
+    digest: DigestClient,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -212,6 +285,8 @@ impl Endpoint {
     pub fn new(config: EndpointConfig) -> Self {
         Self {
             rng: SmallRng::seed_from_u64(config.seed),
+            digest: DigestClient::new(config.seed ^ 0x6469_6765_7374),
+            credentials: Vec::new(),
             config,
             clients: Slab::new(),
             servers: Slab::new(),
@@ -277,13 +352,28 @@ impl Endpoint {
                         continue;
                     }
                     let actions = e.tx.on_timer(entry.name, now, &self.config.timers);
-                    self.run_client(id, actions, None);
+                    self.run_client(now, id, actions, None);
+                }
+                Owner::Dialog(d) => {
+                    let Some(dl) = self.dialogs.get_mut(d) else {
+                        continue;
+                    };
+                    if !dl.deadlines.wants(entry.name, at) {
+                        continue;
+                    }
+                    dl.deadlines.clear(entry.name);
+                    self.session_on_timer(now, d, entry.name);
                 }
                 Owner::Server(id) => {
                     let Some(e) = self.servers.get_mut(id) else {
                         continue;
                     };
                     if !e.tx.deadlines.wants(entry.name, at) {
+                        continue;
+                    }
+                    if entry.name == TimerName::Rel1xx {
+                        e.tx.deadlines.clear(TimerName::Rel1xx);
+                        self.prack_on_timer(now, id);
                         continue;
                     }
                     let actions = e.tx.on_timer(entry.name, now, &self.config.timers);
@@ -316,13 +406,72 @@ impl Endpoint {
     pub fn send_request(
         &mut self,
         now: Instant,
+        request: Message,
+        flow: Flow,
+    ) -> Result<ClientTxId, SendError> {
+        self.start_client(now, request, flow, VecDeque::new())
+    }
+
+    /// Sends a request as [`Self::send_request`] to the first of `targets`, an ordered list of
+    /// resolved destinations (RFC 3263 §4.3: the runtime resolved the URI; the endpoint
+    /// walks the list). The next target is tried, in a new client transaction with a new
+    /// branch and the same CSeq, when the current one times out (Timer B or F), fails at the
+    /// transport ([`Self::handle_transport_error`]) or answers 503 (an INVITE that already
+    /// created early dialogs is not failed over). The handle stays the same for every
+    /// attempt and the TU sees only the outcome of the last one: its responses, or
+    /// [`Event::Timeout`] when every target failed.
+    pub fn send_request_to_targets(
+        &mut self,
+        now: Instant,
+        request: Message,
+        targets: Vec<Flow>,
+    ) -> Result<ClientTxId, SendError> {
+        let mut targets: VecDeque<Flow> = targets.into();
+        let first = targets.pop_front().ok_or(SendError::NoTarget)?;
+        self.start_client(now, request, first, targets)
+    }
+
+    fn start_client(
+        &mut self,
+        now: Instant,
         mut request: Message,
         flow: Flow,
+        targets: VecDeque<Flow>,
     ) -> Result<ClientTxId, SendError> {
         let method = request.method().ok_or(SendError::NotARequest)?;
         if method == Method::Ack {
             return Err(SendError::AckNeedsNoTransaction);
         }
+        let (key, kind) = self.prepare_request(&mut request, flow, method)?;
+        let (tx, actions) = ClientTx::start(
+            kind,
+            request.to_bytes(),
+            flow.transport.is_reliable(),
+            now,
+            &self.config.timers,
+        );
+        let mut entry = ClientEntry::new(tx, key.clone(), flow, request);
+        entry.targets = targets;
+        let id = self.clients.insert(entry);
+        self.client_index.insert(key, id);
+        self.dialog_on_send(id);
+        self.run_client(now, id, actions, None);
+        Ok(ClientTxId(id))
+    }
+
+    /// The request of client transaction `tx` as last sent: after an authentication retry
+    /// or a failover, the current attempt (new branch, and new CSeq for authentication).
+    pub fn client_request(&self, tx: ClientTxId) -> Option<&Message> {
+        self.clients.get(tx.0).map(|e| &e.request)
+    }
+
+    /// Adds the top Via with a new branch, Max-Forwards, Contact (INVITE) and Content-Length.
+    fn prepare_request(
+        &mut self,
+        request: &mut Message,
+        flow: Flow,
+        method: Method,
+    ) -> Result<(ClientKey, ClientKind), SendError> {
         let branch = self.new_branch();
         let via = format!(
             "SIP/2.0/{} {};branch={branch};rport",
@@ -339,6 +488,16 @@ impl Endpoint {
                 &format!("<sip:{}>", host_port(flow.local)),
             )?;
         }
+        if method == Method::Invite
+            && self.supports_100rel()
+            && !mentions_100rel(request, &HeaderName::Supported)
+            && !mentions_100rel(request, &HeaderName::Require)
+        {
+            request.push_header(&HeaderName::Supported, "100rel")?;
+        }
+        if matches!(method, Method::Invite | Method::Update) {
+            self.session_prepare_request(request)?;
+        }
         if request.value(&HeaderName::ContentLength).is_none() {
             request.push_header(
                 &HeaderName::ContentLength,
@@ -350,28 +509,7 @@ impl Endpoint {
         } else {
             ClientKind::NonInvite
         };
-        let bytes = request.to_bytes();
-        let (tx, actions) = ClientTx::start(
-            kind,
-            bytes,
-            flow.transport.is_reliable(),
-            now,
-            &self.config.timers,
-        );
-        let key = ClientKey { branch, method };
-        let id = self.clients.insert(ClientEntry {
-            tx,
-            key: key.clone(),
-            flow,
-            request,
-            dialog: None,
-            creates_dialogs: false,
-            forks: Vec::new(),
-        });
-        self.client_index.insert(key, id);
-        self.dialog_on_send(id);
-        self.run_client(id, actions, None);
-        Ok(ClientTxId(id))
+        Ok((ClientKey { branch, method }, kind))
     }
 
     /// Sends CANCEL for the INVITE of `tx` (§9.1) in a client transaction of its own.
@@ -399,17 +537,11 @@ impl Endpoint {
             branch: entry.key.branch.clone(),
             method: Method::Cancel,
         };
-        let id = self.clients.insert(ClientEntry {
-            tx: ctx,
-            key: key.clone(),
-            flow,
-            request: cancel,
-            dialog: None,
-            creates_dialogs: false,
-            forks: Vec::new(),
-        });
+        let id = self
+            .clients
+            .insert(ClientEntry::new(ctx, key.clone(), flow, cancel));
         self.client_index.insert(key, id);
-        self.run_client(id, actions, None);
+        self.run_client(now, id, actions, None);
         Ok(ClientTxId(id))
     }
 
@@ -472,6 +604,7 @@ impl Endpoint {
     ) -> Result<(), RespondError> {
         let status = response.status().ok_or(RespondError::NotAResponse)?;
         self.dialog_prepare_response(tx.0, &mut response, status);
+        self.session_prepare_response(tx.0, &mut response, status);
         if response.value(&HeaderName::ContentLength).is_none() {
             response.push_header(
                 &HeaderName::ContentLength,
@@ -487,12 +620,18 @@ impl Endpoint {
             .respond(status, response.to_bytes(), now, &self.config.timers)
         {
             RespondOutcome::Sent(actions) => {
+                if status >= 200 {
+                    // RFC 3262 §3: a final response ends the wait for PRACKs.
+                    e.reliable.pending = None;
+                    e.tx.deadlines.clear(TimerName::Rel1xx);
+                }
                 if e.tx.state == ServerState::Accepted {
                     if let Some(k) = AckKey::of(&e.request) {
                         self.accepted_index.insert(k, tx.0);
                     }
                 }
                 self.dialog_on_responded(tx.0, &response, status);
+                self.session_on_responded(now, tx.0, &response, status);
                 self.run_server(tx.0, actions, None);
                 Ok(())
             }
@@ -527,6 +666,14 @@ impl Endpoint {
     }
 
     // ----- internals -----
+
+    /// Whether the configuration lists `100rel` (RFC 3262) among the supported options.
+    fn supports_100rel(&self) -> bool {
+        self.config
+            .supported
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case("100rel"))
+    }
 
     fn new_branch(&mut self) -> String {
         format!("z9hG4bK{:016x}", self.rng.r#gen::<u64>())
@@ -586,10 +733,19 @@ impl Endpoint {
                 }));
             }
         }
+        let mut actions = actions;
         if actions.contains(&Action::PassUp) {
+            if self.retry_on_response(now, id, &actions, &response) {
+                return;
+            }
             self.dialog_on_response(id, &response);
+            // RFC 3262 §4: PRACK a reliable provisional; drop its retransmissions.
+            if !self.prack_on_provisional(now, id, &response) {
+                actions.retain(|a| *a != Action::PassUp);
+            }
+            self.session_on_response(now, id, &response);
         }
-        self.run_client(id, actions, Some(response));
+        self.run_client(now, id, actions, Some(response));
     }
 
     fn handle_request(&mut self, now: Instant, flow: Flow, mut request: Message) {
@@ -664,7 +820,8 @@ impl Endpoint {
         let tx = ServerTx::new(kind, flow.transport.is_reliable(), &self.config.timers);
         let to_tag = self.new_tag();
         let response_flow = response_flow(&request, flow);
-        let creates_dialog = method == Method::Invite
+        // §12.1.1 for INVITE; RFC 3515 §2.4.4 / RFC 6665: a REFER's 2xx creates a dialog too.
+        let creates_dialog = matches!(method, Method::Invite | Method::Refer)
             && request
                 .typed::<ToHeader<'_>>()
                 .ok()
@@ -679,6 +836,7 @@ impl Endpoint {
             merge_key: if merged { None } else { merge_key.clone() },
             dialog: None,
             creates_dialog,
+            reliable: prack::Reliable::default(),
         };
         let id = self.servers.insert(entry);
         self.server_index.insert(key, id);
@@ -691,8 +849,16 @@ impl Endpoint {
         if let Some(k) = merge_key {
             self.merge_index.insert(k, id);
         }
+        // RFC 3262: supporting 100rel means serving PRACK.
+        let with_prack;
+        let allow = if self.supports_100rel() && !self.config.allow.contains(&Method::Prack) {
+            with_prack = [self.config.allow.as_slice(), &[Method::Prack]].concat();
+            &with_prack
+        } else {
+            &self.config.allow
+        };
         let policy = UasPolicy {
-            allow: &self.config.allow,
+            allow,
             supported: &self.config.supported,
             accept: &self.config.accept,
         };
@@ -712,6 +878,14 @@ impl Endpoint {
         // §12.2.2, §14: in-dialog requests are matched to their dialog; 481, an out-of-order
         // CSeq and INVITE glare are answered here.
         if self.dialog_on_request(now, id) {
+            return;
+        }
+        // RFC 3262 §3: a PRACK must acknowledge the pending reliable provisional.
+        if method == Method::Prack && self.prack_on_request(now, id) {
+            return;
+        }
+        // RFC 4028 §8.1: a session interval below our minimum gets 422.
+        if matches!(method, Method::Invite | Method::Update) && self.session_on_request(now, id) {
             return;
         }
         // §17.2.1: an INVITE server transaction answers 100 Trying at once, which stops the
@@ -761,6 +935,7 @@ impl Endpoint {
             merge_key: None,
             dialog: None,
             creates_dialog: false,
+            reliable: prack::Reliable::default(),
         };
         let id = self.servers.insert(entry);
         self.server_index.insert(key, id);
@@ -786,7 +961,13 @@ impl Endpoint {
         }
     }
 
-    fn run_client(&mut self, id: SlotId, actions: Vec<Action>, message: Option<Message>) {
+    fn run_client(
+        &mut self,
+        now: Instant,
+        id: SlotId,
+        actions: Vec<Action>,
+        message: Option<Message>,
+    ) {
         let mut message = message;
         for action in actions {
             match action {
@@ -800,7 +981,11 @@ impl Endpoint {
                 }
                 Action::Arm(name, at) => self.timers.schedule(at, Owner::Client(id), name),
                 Action::PassUp => {
-                    if let Some(response) = message.take() {
+                    let silent = self
+                        .clients
+                        .get(id)
+                        .is_none_or(|e| e.report == Report::Silent);
+                    if let Some(response) = message.take().filter(|_| !silent) {
                         let event = Event::Response {
                             tx: ClientTxId(id),
                             response: Box::new(response),
@@ -808,14 +993,11 @@ impl Endpoint {
                         self.outputs.push_back(Output::Event(event));
                     }
                 }
-                Action::Terminate { timed_out } => {
+                Action::Terminate { timed_out: true } => self.client_failed(now, id),
+                Action::Terminate { timed_out: false } => {
                     if let Some(e) = self.clients.remove(id) {
                         self.client_index.remove(&e.key);
-                        self.dialog_on_client_end(id, &e, timed_out);
-                    }
-                    if timed_out {
-                        self.outputs
-                            .push_back(Output::Event(Event::Timeout { tx: ClientTxId(id) }));
+                        self.dialog_on_client_end(id, &e, false);
                     }
                 }
             }
@@ -888,6 +1070,10 @@ impl Endpoint {
                     .servers
                     .get(id)
                     .is_some_and(|e| e.tx.deadlines.wants(entry.name, at)),
+                Owner::Dialog(d) => self
+                    .dialogs
+                    .get(d)
+                    .is_some_and(|dl| dl.deadlines.wants(entry.name, at)),
             };
             if live {
                 return Some(at);
@@ -895,6 +1081,21 @@ impl Endpoint {
             self.timers.pop_front();
         }
     }
+}
+
+/// Whether a `Supported` or `Require` field of `m` names `100rel` (RFC 3262).
+fn mentions_100rel(m: &Message, name: &HeaderName) -> bool {
+    lists_token(m, name, "100rel")
+}
+
+/// Whether a comma-separated token list header (`Supported`, `Require`, `Allow`) of `m`
+/// names `token`.
+fn lists_token(m: &Message, name: &HeaderName, token: &str) -> bool {
+    m.values(name).any(|v| {
+        String::from_utf8_lossy(v)
+            .split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    })
 }
 
 /// `host:port` of a socket address for a Via sent-by or Contact (IPv6 in brackets, RFC 5118).

@@ -21,6 +21,9 @@ pub enum SendError {
     /// §9.1: CANCEL only after a provisional response and before a final one.
     #[error("CANCEL is allowed only after a provisional and before a final response")]
     CancelNotAllowed,
+    /// [`send_request_to_targets`](crate::Endpoint::send_request_to_targets) got no target.
+    #[error("no target to send to")]
+    NoTarget,
     /// The message could not be edited (a header value with a line break, ...).
     #[error(transparent)]
     Edit(#[from] EditError),
@@ -38,6 +41,16 @@ pub enum RespondError {
     /// A final response was already sent in this transaction (§17.2).
     #[error("a final response was already sent")]
     AlreadyFinal,
+    /// `respond_reliably` takes a 101-199 to an INVITE still in Proceeding (RFC 3262 §3).
+    #[error("only a 101-199 to a pending INVITE can be sent reliably")]
+    NotReliable,
+    /// `100rel` is not in the endpoint's supported options, or the INVITE named it in
+    /// neither Supported nor Require (RFC 3262 §3).
+    #[error("the INVITE did not offer 100rel, or the endpoint does not support it")]
+    No100rel,
+    /// An earlier reliable provisional response of the transaction awaits its PRACK.
+    #[error("a reliable provisional response is still unacknowledged")]
+    PrackPending,
     /// The message could not be edited.
     #[error(transparent)]
     Edit(#[from] EditError),
@@ -65,6 +78,9 @@ pub enum DialogError {
     /// §15: the callee must not send BYE on an early dialog (it answers the INVITE instead).
     #[error("the UAS may not send BYE on an early dialog")]
     EarlyBye,
+    /// `notify_refer` on a dialog in which no REFER arrived (RFC 3515 §2.4.4).
+    #[error("no REFER was received in this dialog")]
+    NoRefer,
     /// The message could not be edited.
     #[error(transparent)]
     Edit(#[from] EditError),

@@ -42,9 +42,11 @@ mod transaction;
 mod transport;
 mod uas;
 
-pub use config::{EndpointConfig, Timers};
-pub use dialog::{Dialog, DialogId, DialogRole, DialogState};
-pub use endpoint::{ClientTxId, Endpoint, Event, Output, ServerTxId, host_port};
+pub use config::{EndpointConfig, SessionTimerConfig, Timers};
+pub use dialog::{Dialog, DialogId, DialogRole, DialogState, SessionRefresher};
+pub use endpoint::{
+    ClientTxId, Endpoint, Event, Output, ReferTarget, ServerTxId, host_port, refer_to,
+};
 pub use error::{DialogError, RespondError, SendError};
 pub use timer::TimerName;
 pub use transport::{Flow, Transmit, Transport};

@@ -85,6 +85,21 @@ impl<T> Slab<T> {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
+
+    /// Every live entry with its id, in slot order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (SlotId, &T)> {
+        self.slots.iter().enumerate().filter_map(|(i, slot)| {
+            let value = slot.value.as_ref()?;
+            let index = u32::try_from(i).ok()?;
+            Some((
+                SlotId {
+                    index,
+                    generation: slot.generation,
+                },
+                value,
+            ))
+        })
+    }
 }
 
 #[cfg(test)]

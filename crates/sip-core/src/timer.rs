@@ -37,6 +37,15 @@ pub enum TimerName {
     L,
     /// Client INVITE Accepted state: pass 2xx retransmissions up (RFC 6026 §8.4).
     M,
+    /// Retransmission of a reliable provisional response until its PRACK (RFC 3262 §3: T1
+    /// doubling; after 64·T1 the INVITE is rejected). RFC 3262 names no timer; this one
+    /// belongs to the UAS core, kept with the INVITE's server transaction.
+    Rel1xx,
+    /// The refresher's session refresh, at half the session interval (RFC 4028 §10).
+    SessionRefresh,
+    /// Session expiry: the interval minus min(32 s, interval/3) after the last refresh, a
+    /// BYE (RFC 4028 §10).
+    SessionExpiry,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -50,6 +59,7 @@ pub(crate) struct TimerEntry {
 pub(crate) enum Owner {
     Client(SlotId),
     Server(SlotId),
+    Dialog(SlotId),
 }
 
 #[derive(Debug, Default)]

@@ -13,12 +13,24 @@ pub enum Transport {
     Udp,
     /// Reliable stream framed by Content-Length (§18.3).
     Tcp,
+    /// TCP under TLS (§26.2, `sips:`), framed like TCP.
+    Tls,
+    /// WebSocket (RFC 7118): one SIP message per WebSocket message, reliable.
+    Ws,
 }
 
 impl Transport {
     /// Whether the transport itself retransmits (no SIP-level retransmission needed).
     pub fn is_reliable(self) -> bool {
-        matches!(self, Self::Tcp)
+        !matches!(self, Self::Udp)
+    }
+
+    /// The transport named in a Via sent-protocol or a `transport=` URI parameter
+    /// (case-insensitive, RFC 3261 §20.42, RFC 7118 §5.2).
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Udp, Self::Tcp, Self::Tls, Self::Ws]
+            .into_iter()
+            .find(|t| t.via_name().eq_ignore_ascii_case(name))
     }
 
     /// The name used in a Via header's sent-protocol (`SIP/2.0/UDP`).
@@ -26,6 +38,8 @@ impl Transport {
         match self {
             Self::Udp => "UDP",
             Self::Tcp => "TCP",
+            Self::Tls => "TLS",
+            Self::Ws => "WS",
         }
     }
 }
@@ -54,4 +68,24 @@ pub struct Transmit {
     pub flow: Flow,
     /// One whole SIP message.
     pub payload: Bytes,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for t in [
+            Transport::Udp,
+            Transport::Tcp,
+            Transport::Tls,
+            Transport::Ws,
+        ] {
+            assert_eq!(Transport::from_name(t.via_name()), Some(t));
+            assert_eq!(Transport::from_name(&t.via_name().to_lowercase()), Some(t));
+            assert_eq!(t.is_reliable(), t != Transport::Udp);
+        }
+        assert_eq!(Transport::from_name("SCTP"), None);
+    }
 }

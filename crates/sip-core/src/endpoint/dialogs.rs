@@ -277,7 +277,8 @@ impl Endpoint {
             return;
         };
         let Some(key) = DialogKey::of_outgoing(&e.request) else {
-            e.creates_dialogs = e.key.method == Method::Invite && !has_to_tag(&e.request);
+            e.creates_dialogs =
+                matches!(e.key.method, Method::Invite | Method::Refer) && !has_to_tag(&e.request);
             return;
         };
         let Some(&d) = self.dialog_index.get(&key) else {
@@ -305,6 +306,15 @@ impl Endpoint {
         if let Some(d) = e.dialog {
             // §12.2.1.2: 481 and 408 end the dialog; §15.1.1: so does the 2xx to our BYE.
             if matches!(status, 408 | 481) || (method == Method::Bye && status / 100 == 2) {
+                self.remove_dialog(d);
+                return;
+            }
+            // RFC 6665 §4.4.1: a subscription-only dialog ends with its terminating NOTIFY.
+            if method == Method::Notify
+                && status / 100 == 2
+                && super::refer::ends_subscription(&e.request)
+                && self.dialogs.get(d).is_some_and(|dl| dl.subscription_only)
+            {
                 self.remove_dialog(d);
                 return;
             }
@@ -416,6 +426,10 @@ impl Endpoint {
             return true;
         }
         dl.remote_seq = Some(cseq);
+        if method == Some(Method::Refer) {
+            dl.refers_in += 1;
+            dl.refer_cseq = Some(cseq);
+        }
         let mut answer = None;
         if method == Some(Method::Invite) {
             if dl.invite_out.is_some() {
@@ -510,6 +524,14 @@ impl Endpoint {
             }
             if bye {
                 // §15.1.2: the BYE answered 2xx ends the dialog.
+                self.remove_dialog(d);
+                return;
+            }
+            if method == Some(Method::Notify)
+                && dl.subscription_only
+                && super::refer::ends_subscription(&e.request)
+            {
+                // RFC 6665 §4.1.3: the subscription, and its dialog, end.
                 self.remove_dialog(d);
                 return;
             }
@@ -636,10 +658,18 @@ fn uac_dialog(
             .value(&HeaderName::Contact)
             .map_or_else(|| format!("<sip:{}>", host_port(e.flow.local)), unfold),
         // An early dialog's INVITE is still in progress (§14.1).
-        invite_out: (status < 200).then_some(id),
+        invite_out: (status < 200 && e.key.method == Method::Invite).then_some(id),
         invite_in: None,
         unacked_2xx: None,
         ack: None,
+        remote_rseq: None,
+        session: None,
+        peer_allows_update: false,
+        local_body: None,
+        deadlines: Default::default(),
+        subscription_only: e.key.method == Method::Refer,
+        refers_in: 0,
+        refer_cseq: None,
     }
 }
 
@@ -663,6 +693,7 @@ fn uas_dialog(
         .to_owned();
     let ruri = request.request_line().and_then(|l| l.uri().ok());
     let early = status < 200;
+    let refer = request.method() == Some(Method::Refer);
     Some(Dialog {
         call_id,
         local_tag,
@@ -684,9 +715,17 @@ fn uas_dialog(
         flow: e.flow,
         local_contact: contact.unwrap_or_else(|| local_contact(e)),
         invite_out: None,
-        invite_in: early.then_some(id),
-        unacked_2xx: (!early).then_some(cseq),
+        invite_in: (early && !refer).then_some(id),
+        unacked_2xx: (!early && !refer).then_some(cseq),
         ack: None,
+        remote_rseq: None,
+        session: None,
+        peer_allows_update: false,
+        local_body: None,
+        deadlines: Default::default(),
+        subscription_only: refer,
+        refers_in: u32::from(refer),
+        refer_cseq: refer.then_some(cseq),
     })
 }
 

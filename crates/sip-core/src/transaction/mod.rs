@@ -33,10 +33,13 @@ pub(crate) enum Action {
     Terminate { timed_out: bool },
 }
 
+/// How many [`TimerName`]s there are.
+const TIMER_NAMES: usize = TimerName::SessionExpiry as usize + 1;
+
 /// Deadlines a transaction currently wants, one per timer name.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Deadlines {
-    slots: [Option<Instant>; 12],
+    slots: [Option<Instant>; TIMER_NAMES],
 }
 
 impl Deadlines {
@@ -57,7 +60,7 @@ impl Deadlines {
     }
 
     pub(crate) fn clear_all(&mut self) {
-        self.slots = [None; 12];
+        self.slots = [None; TIMER_NAMES];
     }
 
     /// Whether `name` is armed for exactly `at` (a queue entry for another deadline is stale).

@@ -11,6 +11,15 @@ pub const UAS: &str = "127.0.0.2:5062";
 
 /// A world with a UAC and a UAS, 20 ms apart, over `link` impairments.
 pub fn pair(seed: u64, link: LinkConfig) -> (World, NodeId, NodeId) {
+    pair_with(seed, link, |_| {})
+}
+
+/// [`pair`] with both endpoint configurations adjusted by `tune`.
+pub fn pair_with(
+    seed: u64,
+    link: LinkConfig,
+    tune: impl Fn(&mut EndpointConfig),
+) -> (World, NodeId, NodeId) {
     let mut w = World::new(
         seed,
         LinkConfig {
@@ -18,20 +27,16 @@ pub fn pair(seed: u64, link: LinkConfig) -> (World, NodeId, NodeId) {
             ..link
         },
     );
-    let uac = w.add_node(
-        UAC,
-        EndpointConfig {
-            seed: seed ^ 1,
+    let config = |s| {
+        let mut c = EndpointConfig {
+            seed: s,
             ..EndpointConfig::default()
-        },
-    );
-    let uas = w.add_node(
-        UAS,
-        EndpointConfig {
-            seed: seed ^ 2,
-            ..EndpointConfig::default()
-        },
-    );
+        };
+        tune(&mut c);
+        c
+    };
+    let uac = w.add_node(UAC, config(seed ^ 1));
+    let uas = w.add_node(UAS, config(seed ^ 2));
     (w, uac, uas)
 }
 
@@ -48,6 +53,8 @@ pub fn event_labels(w: &mut World, id: NodeId) -> Vec<String> {
             Event::Cancelled { .. } => Some("cancelled".into()),
             Event::Timeout { .. } => Some("timeout".into()),
             Event::AckTimeout { .. } => Some("ack timeout".into()),
+            Event::PrackTimeout { .. } => Some("prack timeout".into()),
+            Event::SessionExpired { .. } => Some("session expired".into()),
             Event::Discarded { .. } => None,
         })
         .collect()
