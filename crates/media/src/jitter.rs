@@ -142,11 +142,11 @@ impl JitterBuffer {
         payload: &[u8],
     ) -> PushOutcome {
         self.update_jitter(now, timestamp);
-        if let Some(next) = self.next_ts {
-            if timestamp < next {
-                self.stats.late += 1;
-                return PushOutcome::Late;
-            }
+        if let Some(next) = self.next_ts
+            && timestamp < next
+        {
+            self.stats.late += 1;
+            return PushOutcome::Late;
         }
         if self.packets.contains_key(&timestamp) {
             self.stats.duplicates += 1;

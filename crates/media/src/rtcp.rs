@@ -227,7 +227,7 @@ impl RtcpPacket {
                     }
                     // §6.5: a null item ends the chunk, then pad to a 32-bit boundary.
                     out.push(0);
-                    while (out.len() - start) % 4 != 0 {
+                    while !(out.len() - start).is_multiple_of(4) {
                         out.push(0);
                     }
                 }
@@ -243,7 +243,7 @@ impl RtcpPacket {
                         .map_err(|_| RtcpError::FieldOutOfRange("BYE reason length"))?;
                     out.push(len);
                     out.extend_from_slice(reason);
-                    while (out.len() - start) % 4 != 0 {
+                    while !(out.len() - start).is_multiple_of(4) {
                         out.push(0);
                     }
                 }

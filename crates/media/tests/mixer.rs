@@ -17,7 +17,7 @@ fn frame(who: usize, tick: u32, amplitude: i16) -> Vec<i16> {
         .map(|i| {
             let n = tick * 160 + i;
             let period = 20 + 7 * who as u32;
-            if (n / (period / 2)) % 2 == 0 {
+            if (n / (period / 2)).is_multiple_of(2) {
                 amplitude
             } else {
                 -amplitude
@@ -251,7 +251,7 @@ fn mixed_codecs_and_ptimes() {
                 let amp = if i == 0 { 8000 } else { 0 };
                 let pcm: Vec<i16> = (start..start + n)
                     .map(|k| {
-                        if (k * 400 / codec.sample_rate() as usize) % 2 == 0 {
+                        if (k * 400 / codec.sample_rate() as usize).is_multiple_of(2) {
                             amp
                         } else {
                             -amp

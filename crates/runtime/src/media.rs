@@ -290,12 +290,11 @@ impl MediaThread {
         let _ = state.room.remove(leg.participant);
         state.members.retain(|(p, _)| *p != leg.participant);
         if state.members.is_empty() {
-            if let Some(mut state) = self.rooms.remove(&leg.room) {
-                if let Some((_, recorder)) = state.recorder.take() {
-                    if let Err(e) = recorder.finalize() {
-                        warn!(error = %e, "recording not finalised");
-                    }
-                }
+            if let Some(mut state) = self.rooms.remove(&leg.room)
+                && let Some((_, recorder)) = state.recorder.take()
+                && let Err(e) = recorder.finalize()
+            {
+                warn!(error = %e, "recording not finalised");
             }
             debug!(room = %leg.room, "room closed");
         }
@@ -361,13 +360,12 @@ impl MediaThread {
                     let _ = leg.socket.send_to(&packet, leg.remote);
                 }
             }
-            if let Some((listener, recorder)) = state.recorder.as_mut() {
-                if let Ok(frame) = state.room.last_heard(*listener) {
-                    if let Err(e) = recorder.write_mono(frame) {
-                        warn!(error = %e, "recording write failed; recording stopped");
-                        state.recorder = None;
-                    }
-                }
+            if let Some((listener, recorder)) = state.recorder.as_mut()
+                && let Ok(frame) = state.room.last_heard(*listener)
+                && let Err(e) = recorder.write_mono(frame)
+            {
+                warn!(error = %e, "recording write failed; recording stopped");
+                state.recorder = None;
             }
         }
     }

@@ -312,19 +312,19 @@ impl Driver<'_> {
         flow: Flow,
         bytes: Bytes,
     ) {
-        if self.overloaded(endpoint, backlog) {
-            if let Some(busy) = overload::busy_reply(&bytes, &self.config) {
-                debug!(remote = %flow.remote, "overloaded: new INVITE refused with 503");
-                self.send(
-                    endpoint,
-                    Transmit {
-                        flow,
-                        payload: busy,
-                    },
-                )
-                .await;
-                return;
-            }
+        if self.overloaded(endpoint, backlog)
+            && let Some(busy) = overload::busy_reply(&bytes, &self.config)
+        {
+            debug!(remote = %flow.remote, "overloaded: new INVITE refused with 503");
+            self.send(
+                endpoint,
+                Transmit {
+                    flow,
+                    payload: busy,
+                },
+            )
+            .await;
+            return;
         }
         endpoint.handle_datagram(Instant::now(), flow, bytes);
     }
@@ -337,21 +337,20 @@ impl Driver<'_> {
         flow: Flow,
         frame: Frame,
     ) {
-        if self.overloaded(endpoint, backlog) {
-            if let Frame::Message(m) = &frame {
-                if let Some(busy) = overload::busy_reply_to(m, &self.config) {
-                    debug!(remote = %flow.remote, "overloaded: new INVITE refused with 503");
-                    self.send(
-                        endpoint,
-                        Transmit {
-                            flow,
-                            payload: busy,
-                        },
-                    )
-                    .await;
-                    return;
-                }
-            }
+        if self.overloaded(endpoint, backlog)
+            && let Frame::Message(m) = &frame
+            && let Some(busy) = overload::busy_reply_to(m, &self.config)
+        {
+            debug!(remote = %flow.remote, "overloaded: new INVITE refused with 503");
+            self.send(
+                endpoint,
+                Transmit {
+                    flow,
+                    payload: busy,
+                },
+            )
+            .await;
+            return;
         }
         endpoint.handle_frame(Instant::now(), flow, frame);
     }
@@ -414,10 +413,10 @@ impl Driver<'_> {
     async fn send(&mut self, endpoint: &mut Endpoint, transmit: Transmit) {
         let Transmit { flow, payload } = transmit;
         if flow.transport == Transport::Udp {
-            if let Some(socket) = self.udp {
-                if let Err(e) = socket.send_to(&payload, flow.remote).await {
-                    debug!(remote = %flow.remote, error = %e, "udp send failed");
-                }
+            if let Some(socket) = self.udp
+                && let Err(e) = socket.send_to(&payload, flow.remote).await
+            {
+                debug!(remote = %flow.remote, error = %e, "udp send failed");
             }
             return;
         }

@@ -253,18 +253,18 @@ impl SessionDescription {
     /// keeps that shape.
     fn insert_line(&mut self, at: usize, text: Vec<u8>) {
         let mut ending = self.line_ending();
-        if let Some(prev) = at.checked_sub(1).and_then(|p| self.lines.get_mut(p)) {
-            if prev.ending == LineEnding::Missing {
-                // A body cut after its final `\r`: adding the `\n` completes that CRLF.
-                prev.ending = match prev.text.last() {
-                    Some(b'\r') => {
-                        prev.text.pop();
-                        LineEnding::CrLf
-                    }
-                    _ => ending,
-                };
-                ending = LineEnding::Missing;
-            }
+        if let Some(prev) = at.checked_sub(1).and_then(|p| self.lines.get_mut(p))
+            && prev.ending == LineEnding::Missing
+        {
+            // A body cut after its final `\r`: adding the `\n` completes that CRLF.
+            prev.ending = match prev.text.last() {
+                Some(b'\r') => {
+                    prev.text.pop();
+                    LineEnding::CrLf
+                }
+                _ => ending,
+            };
+            ending = LineEnding::Missing;
         }
         self.lines
             .insert(at.min(self.lines.len()), RawLine { text, ending });

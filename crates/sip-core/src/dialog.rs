@@ -314,14 +314,14 @@ pub(crate) fn routing(d: &Dialog) -> (Uri, Vec<String>, Uri) {
 /// (port 5060, or 5061 for SIPS, when absent: RFC 3263 §4.2); a host name keeps the dialog's
 /// flow, since name resolution belongs to the runtime.
 pub(crate) fn next_hop_flow(base: Flow, hop: &Uri) -> Flow {
-    if let Uri::Sip(s) = hop {
-        if let Some(ip) = s.host.ip() {
-            let default = if s.scheme == Scheme::Sips { 5061 } else { 5060 };
-            return Flow {
-                remote: SocketAddr::new(ip, s.port.unwrap_or(default)),
-                ..base
-            };
-        }
+    if let Uri::Sip(s) = hop
+        && let Some(ip) = s.host.ip()
+    {
+        let default = if s.scheme == Scheme::Sips { 5061 } else { 5060 };
+        return Flow {
+            remote: SocketAddr::new(ip, s.port.unwrap_or(default)),
+            ..base
+        };
     }
     base
 }

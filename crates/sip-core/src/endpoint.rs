@@ -91,14 +91,19 @@ pub enum Event {
         /// The INVITE's server transaction.
         tx: ServerTxId,
     },
-    /// A response to a request sent with [`Endpoint::send_request`].
+    /// A response to a request sent with [`Endpoint::send_request`] (or another command
+    /// returning a [`ClientTxId`]). When the endpoint retried the request under the same
+    /// handle (authentication, failover, 422), provisional responses of every attempt come
+    /// up, but only the final response(s) of the last attempt.
     Response {
         /// Its client transaction.
         tx: ClientTxId,
         /// The response.
         response: Box<Message>,
     },
-    /// The client transaction timed out (Timer B or F): treat as a 408 (§8.1.3.1).
+    /// The client transaction timed out (Timer B or F), or its transport failed
+    /// ([`Endpoint::handle_transport_error`]), on its last target: treat as a 408 or 503
+    /// (§8.1.3.1).
     Timeout {
         /// The transaction.
         tx: ClientTxId,
@@ -625,10 +630,10 @@ impl Endpoint {
                     e.reliable.pending = None;
                     e.tx.deadlines.clear(TimerName::Rel1xx);
                 }
-                if e.tx.state == ServerState::Accepted {
-                    if let Some(k) = AckKey::of(&e.request) {
-                        self.accepted_index.insert(k, tx.0);
-                    }
+                if e.tx.state == ServerState::Accepted
+                    && let Some(k) = AckKey::of(&e.request)
+                {
+                    self.accepted_index.insert(k, tx.0);
                 }
                 self.dialog_on_responded(tx.0, &response, status);
                 self.session_on_responded(now, tx.0, &response, status);
@@ -723,15 +728,14 @@ impl Endpoint {
         if e.tx.kind == ClientKind::Invite
             && e.tx.state == ClientState::Completed
             && e.tx.ack.is_none()
+            && let Ok(ack) = derived_request(&e.request, Method::Ack, Some(&response))
         {
-            if let Ok(ack) = derived_request(&e.request, Method::Ack, Some(&response)) {
-                let bytes = ack.to_bytes();
-                e.tx.ack = Some(bytes.clone());
-                self.outputs.push_back(Output::Transmit(Transmit {
-                    flow: e.flow,
-                    payload: bytes,
-                }));
-            }
+            let bytes = ack.to_bytes();
+            e.tx.ack = Some(bytes.clone());
+            self.outputs.push_back(Output::Transmit(Transmit {
+                flow: e.flow,
+                payload: bytes,
+            }));
         }
         let mut actions = actions;
         if actions.contains(&Action::PassUp) {
@@ -777,16 +781,15 @@ impl Endpoint {
                 if let Some(&id) = AckKey::of(&request)
                     .as_ref()
                     .and_then(|k| self.accepted_index.get(k))
+                    && let Some(e) = self.servers.get_mut(id)
                 {
-                    if let Some(e) = self.servers.get_mut(id) {
-                        let actions = e.tx.on_ack(now, &self.config.timers);
-                        if actions.is_empty() {
-                            return; // a retransmitted ACK
-                        }
-                        self.dialog_on_ack(id);
-                        self.run_server(id, actions, Some(request));
-                        return;
+                    let actions = e.tx.on_ack(now, &self.config.timers);
+                    if actions.is_empty() {
+                        return; // a retransmitted ACK
                     }
+                    self.dialog_on_ack(id);
+                    self.run_server(id, actions, Some(request));
+                    return;
                 }
                 let event = Event::StrayAck {
                     ack: Box::new(request),
@@ -1032,10 +1035,10 @@ impl Endpoint {
                         if let Some(k) = &e.merge_key {
                             self.merge_index.remove(k);
                         }
-                        if let Some(k) = AckKey::of(&e.request) {
-                            if self.accepted_index.get(&k) == Some(&id) {
-                                self.accepted_index.remove(&k);
-                            }
+                        if let Some(k) = AckKey::of(&e.request)
+                            && self.accepted_index.get(&k) == Some(&id)
+                        {
+                            self.accepted_index.remove(&k);
                         }
                         self.dialog_on_server_end(id, &e, timed_out);
                     }

@@ -32,15 +32,15 @@ impl<T> Slab<T> {
 
     pub(crate) fn insert(&mut self, value: T) -> SlotId {
         self.len += 1;
-        if let Some(index) = self.free.pop() {
-            if let Some(slot) = self.slots.get_mut(index as usize) {
-                slot.generation = slot.generation.wrapping_add(1);
-                slot.value = Some(value);
-                return SlotId {
-                    index,
-                    generation: slot.generation,
-                };
-            }
+        if let Some(index) = self.free.pop()
+            && let Some(slot) = self.slots.get_mut(index as usize)
+        {
+            slot.generation = slot.generation.wrapping_add(1);
+            slot.value = Some(value);
+            return SlotId {
+                index,
+                generation: slot.generation,
+            };
         }
         let index = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
         self.slots.push(Slot {

@@ -222,10 +222,10 @@ fn fault(m: &Message) -> Result<(), String> {
     m.typed_required::<ToHeader>().map_err(e)?;
     m.typed_required::<CallId>().map_err(e)?;
     let cseq = m.typed_required::<CSeq>().map_err(e)?;
-    if let Some(rl) = m.request_line() {
-        if cseq.method.as_str() != rl.method {
-            return Err("CSeq method does not match request method".into());
-        }
+    if let Some(rl) = m.request_line()
+        && cseq.method.as_str() != rl.method
+    {
+        return Err("CSeq method does not match request method".into());
     }
     m.typed::<MaxForwards>().map_err(e)?;
     m.typed::<ContentLength>().map_err(e)?;

@@ -205,10 +205,8 @@ impl Message {
             }
         }
         new_elem.push_str(&elem[last..trimmed_len]);
-        if !found {
-            if let Some(v) = set {
-                push_param(&mut new_elem, name, v);
-            }
+        if !found && let Some(v) = set {
+            push_param(&mut new_elem, name, v);
         }
         new_elem.push_str(&elem[trimmed_len..]);
         let new_value = format!("{new_elem}{}", &value[elem_end..]);

@@ -208,10 +208,10 @@ impl SipUri {
                 if u.is_empty() || !escapes_ok(u) || !u.bytes().all(is_user_char) {
                     return Err(UriError::BadUser);
                 }
-                if let Some(p) = p {
-                    if !escapes_ok(p) || !p.bytes().all(is_password_char) {
-                        return Err(UriError::BadUser);
-                    }
+                if let Some(p) = p
+                    && (!escapes_ok(p) || !p.bytes().all(is_password_char))
+                {
+                    return Err(UriError::BadUser);
                 }
                 (Some(u.to_owned()), p.map(str::to_owned), hp)
             }
@@ -292,10 +292,10 @@ impl SipUri {
         }
         // Any other parameter present in both must match.
         for (n, v) in &pa {
-            if let Some(ov) = find(&pb, n) {
-                if *v != ov {
-                    return false;
-                }
+            if let Some(ov) = find(&pb, n)
+                && *v != ov
+            {
+                return false;
             }
         }
         // Header components are never ignored.

@@ -23,13 +23,13 @@ fn glare_aware(
     retries: Retries,
 ) -> impl FnMut(&mut tandem_sip_core::Endpoint, Instant, &Event) {
     move |ep, now, e| {
-        if let Event::Response { tx, response } = e {
-            if response.status() == Some(491) {
-                let d = ep.dialog_of_client_tx(*tx).unwrap();
-                let delay = ep.glare_retry_delay(d).unwrap();
-                retries.borrow_mut().push((node, now, delay));
-                return;
-            }
+        if let Event::Response { tx, response } = e
+            && response.status() == Some(491)
+        {
+            let d = ep.dialog_of_client_tx(*tx).unwrap();
+            let delay = ep.glare_retry_delay(d).unwrap();
+            retries.borrow_mut().push((node, now, delay));
+            return;
         }
         dialog_ua(ep, now, e);
     }

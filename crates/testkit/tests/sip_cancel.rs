@@ -17,10 +17,10 @@ use tandem_testkit::sip::request;
 fn cancel_after_ringing() {
     let (mut w, uac, uas) = common::pair(7, LinkConfig::default());
     w.set_script(uas, |ep, now, e| {
-        if let Event::Request { tx, request, .. } = e {
-            if request.method() == Some(Method::Invite) {
-                ep.reply(now, *tx, 180, "Ringing").unwrap();
-            }
+        if let Event::Request { tx, request, .. } = e
+            && request.method() == Some(Method::Invite)
+        {
+            ep.reply(now, *tx, 180, "Ringing").unwrap();
         }
     });
     let flow = w.flow(uac, uas);
@@ -88,11 +88,11 @@ fn cancel_crossing_the_200_has_no_effect_but_gets_its_own_200() {
     let answer = Rc::new(Cell::new(None));
     let slot = answer.clone();
     w.set_script(uas, move |ep, now, e| {
-        if let Event::Request { tx, request, .. } = e {
-            if request.method() == Some(Method::Invite) {
-                ep.reply(now, *tx, 180, "Ringing").unwrap();
-                slot.set(Some(*tx));
-            }
+        if let Event::Request { tx, request, .. } = e
+            && request.method() == Some(Method::Invite)
+        {
+            ep.reply(now, *tx, 180, "Ringing").unwrap();
+            slot.set(Some(*tx));
         }
     });
     let flow = w.flow(uac, uas);

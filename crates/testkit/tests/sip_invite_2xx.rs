@@ -25,10 +25,10 @@ fn invite_180_200_ack() {
         }
     });
     w.set_script(uac, move |ep, _now, e| {
-        if let Event::Response { response, .. } = e {
-            if response.status() == Some(200) {
-                ep.send_ack(ack_for(response).unwrap(), uac_flow).unwrap();
-            }
+        if let Event::Response { response, .. } = e
+            && response.status() == Some(200)
+        {
+            ep.send_ack(ack_for(response).unwrap(), uac_flow).unwrap();
         }
     });
     w.command(uac, |ep, now| {
@@ -79,11 +79,11 @@ fn lost_ack_makes_the_uas_retransmit_the_2xx_and_the_uac_ack_again() {
     let acks_sent = std::rc::Rc::new(std::cell::Cell::new(0));
     let counter = acks_sent.clone();
     w.set_script(uac, move |ep, _now, e| {
-        if let Event::Response { response, .. } = e {
-            if response.status() == Some(200) {
-                counter.set(counter.get() + 1);
-                ep.send_ack(ack_for(response).unwrap(), uac_flow).unwrap();
-            }
+        if let Event::Response { response, .. } = e
+            && response.status() == Some(200)
+        {
+            counter.set(counter.get() + 1);
+            ep.send_ack(ack_for(response).unwrap(), uac_flow).unwrap();
         }
     });
     // The first ACK is lost: the link drops everything from UAC to UAS for a moment.

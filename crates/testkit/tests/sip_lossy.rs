@@ -34,14 +34,13 @@ fn run(seed: u64) {
         }
     });
     w.set_script(uac, move |ep, _now, e| {
-        if let Event::Response { response, .. } = e {
-            if response.status() == Some(200)
-                && response
-                    .value(&HeaderName::CSeq)
-                    .is_some_and(|v| v.ends_with(b"INVITE"))
-            {
-                ep.send_ack(ack_for(response).unwrap(), flow).unwrap();
-            }
+        if let Event::Response { response, .. } = e
+            && response.status() == Some(200)
+            && response
+                .value(&HeaderName::CSeq)
+                .is_some_and(|v| v.ends_with(b"INVITE"))
+        {
+            ep.send_ack(ack_for(response).unwrap(), flow).unwrap();
         }
     });
     let calls = 20;

@@ -88,10 +88,12 @@ fn refer_in_a_call_notifies_trying_then_ok() {
             ack_invite_2xx(ep, response);
             let cseq = response.typed::<CSeq>().unwrap().unwrap();
             let from_c = response.value(&HeaderName::CallId) == Some(b"refer-bc".as_slice());
-            if from_c && cseq.method == Method::Invite && response.status() == Some(200) {
-                if let Some(d) = rd.take() {
-                    ep.notify_refer(now, d, "SIP/2.0 200 OK", true).unwrap();
-                }
+            if from_c
+                && cseq.method == Method::Invite
+                && response.status() == Some(200)
+                && let Some(d) = rd.take()
+            {
+                ep.notify_refer(now, d, "SIP/2.0 200 OK", true).unwrap();
             }
         }
         _ => {}
@@ -183,13 +185,13 @@ fn refer_outside_a_dialog_creates_a_subscription_dialog_until_terminated() {
     let (mut w, a, b, c) = world(142);
     w.set_script(a, dialog_ua);
     w.set_script(b, |ep, now, e| {
-        if let Event::Request { tx, request, .. } = e {
-            if request.method() == Some(Method::Refer) {
-                ep.reply(now, *tx, 202, "Accepted").unwrap();
-                let d = ep.dialog_of_server_tx(*tx).unwrap();
-                ep.notify_refer(now, d, "SIP/2.0 100 Trying", false)
-                    .unwrap();
-            }
+        if let Event::Request { tx, request, .. } = e
+            && request.method() == Some(Method::Refer)
+        {
+            ep.reply(now, *tx, 202, "Accepted").unwrap();
+            let d = ep.dialog_of_server_tx(*tx).unwrap();
+            ep.notify_refer(now, d, "SIP/2.0 100 Trying", false)
+                .unwrap();
         }
     });
     let flow = w.flow(a, b);

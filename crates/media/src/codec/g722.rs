@@ -146,7 +146,7 @@ impl Encoder for G722Encoder {
     }
 
     fn encode(&mut self, pcm: &[i16], out: &mut Vec<u8>) -> Result<(), CodecError> {
-        if pcm.len() % 2 != 0 {
+        if !pcm.len().is_multiple_of(2) {
             return Err(CodecError::BadFrameLength(pcm.len()));
         }
         out.reserve(pcm.len() / 2);

@@ -52,7 +52,7 @@ impl Decoder for L16Decoder {
     }
 
     fn decode(&mut self, payload: &[u8], out: &mut Vec<i16>) -> Result<(), CodecError> {
-        if payload.len() % 2 != 0 {
+        if !payload.len().is_multiple_of(2) {
             return Err(CodecError::BadFrameLength(payload.len()));
         }
         let start = out.len();

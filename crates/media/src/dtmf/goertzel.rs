@@ -122,12 +122,13 @@ impl DtmfDetector {
         if self.off_count >= self.config.min_off_blocks {
             self.reported = None;
         }
-        if let Some(d) = digit {
-            if self.reported.is_none() && self.on_count >= self.config.min_on_blocks {
-                self.reported = Some(d);
-                self.off_count = 0;
-                self.digits.push(d);
-            }
+        if let Some(d) = digit
+            && self.reported.is_none()
+            && self.on_count >= self.config.min_on_blocks
+        {
+            self.reported = Some(d);
+            self.off_count = 0;
+            self.digits.push(d);
         }
     }
 

@@ -161,10 +161,10 @@ impl DtmfReceiver {
 
     /// Ends an event whose packets stopped without an end packet.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let Some(cur) = self.current {
-            if now.saturating_duration_since(cur.last_seen) >= Self::TIMEOUT {
-                self.finish();
-            }
+        if let Some(cur) = self.current
+            && now.saturating_duration_since(cur.last_seen) >= Self::TIMEOUT
+        {
+            self.finish();
         }
     }
 

@@ -365,11 +365,11 @@ impl Room {
             let own = (listener.talking && listener.route == Route::All).then_some(i);
             let deaf = listener.hearing == Hearing::Deaf;
             self.listener_bus.copy_from_slice(&self.bus);
-            if let Some(own) = own {
-                if let Some(me) = self.slots[own].participant.as_ref() {
-                    for (b, &s) in self.listener_bus.iter_mut().zip(&me.frame) {
-                        *b -= i32::from(s);
-                    }
+            if let Some(own) = own
+                && let Some(me) = self.slots[own].participant.as_ref()
+            {
+                for (b, &s) in self.listener_bus.iter_mut().zip(&me.frame) {
+                    *b -= i32::from(s);
                 }
             }
             for p in self.slots.iter().filter_map(|s| s.participant.as_ref()) {

@@ -501,7 +501,7 @@ impl RtpReceiver {
     }
 }
 pub(crate) fn check_timing(clock_rate: u32, ptime_ms: u32) -> Result<(), SessionError> {
-    if clock_rate == 0 || clock_rate % 1000 != 0 {
+    if clock_rate == 0 || !clock_rate.is_multiple_of(1000) {
         return Err(SessionError::BadClockRate(clock_rate));
     }
     if !(10..=60).contains(&ptime_ms) {

@@ -161,10 +161,9 @@ impl StreamTask {
                     frame: Frame::Message(m),
                     ..
                 } = &item
+                    && let Some(busy) = overload::busy_reply_to(m, &self.config)
                 {
-                    if let Some(busy) = overload::busy_reply_to(m, &self.config) {
-                        return Some(Some(busy));
-                    }
+                    return Some(Some(busy));
                 }
                 match self.inbound.send(item).await {
                     Ok(()) => None,

@@ -121,10 +121,10 @@ fn negotiate_sip(request: &Request, mut response: Response) -> Result<Response, 
 /// A text frame when the message is UTF-8 (what browsers' SIP stacks expect), else binary
 /// (RFC 7118 §5.1 allows both).
 fn to_ws(bytes: Bytes) -> WsMessage {
-    if std::str::from_utf8(&bytes).is_ok() {
-        if let Ok(text) = Utf8Bytes::try_from(bytes.clone()) {
-            return WsMessage::Text(text);
-        }
+    if std::str::from_utf8(&bytes).is_ok()
+        && let Ok(text) = Utf8Bytes::try_from(bytes.clone())
+    {
+        return WsMessage::Text(text);
     }
     WsMessage::Binary(bytes)
 }

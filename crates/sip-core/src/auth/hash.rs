@@ -125,7 +125,7 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
 /// Decodes hex (either case); `None` on odd length or a non-hex digit.
 pub(crate) fn from_hex(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |c: u8| {

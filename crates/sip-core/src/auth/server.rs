@@ -355,11 +355,10 @@ impl DigestAuthenticator {
                 return AuthOutcome::Challenge { stale: true };
             }
             None => {
-                if self.counts.len() >= self.config.max_tracked_nonces {
-                    if let Some(((old_ts, _), _)) = self.counts.pop_first() {
-                        self.evicted_up_to =
-                            Some(self.evicted_up_to.map_or(old_ts, |e| e.max(old_ts)));
-                    }
+                if self.counts.len() >= self.config.max_tracked_nonces
+                    && let Some(((old_ts, _), _)) = self.counts.pop_first()
+                {
+                    self.evicted_up_to = Some(self.evicted_up_to.map_or(old_ts, |e| e.max(old_ts)));
                 }
             }
         }

@@ -171,10 +171,10 @@ impl Endpoint {
         let cseq = d.local_seq.map_or(fresh, |s| s.wrapping_add(1));
         let hop = dialog::apply(d, &mut request, &method, cseq)?;
         let flow = next_hop_flow(d.flow, &hop);
-        if is_target_refresh(&method) {
-            if let Some(c) = request.value(&HeaderName::Contact) {
-                d.local_contact = unfold(c);
-            }
+        if is_target_refresh(&method)
+            && let Some(c) = request.value(&HeaderName::Contact)
+        {
+            d.local_contact = unfold(c);
         }
         let tx = self.send_request(now, request, flow)?;
         if let Some(d) = self.dialogs.get_mut(dialog.0) {
@@ -321,10 +321,11 @@ impl Endpoint {
             let Some(dl) = self.dialogs.get_mut(d) else {
                 return;
             };
-            if status / 100 == 2 && is_target_refresh(&method) {
-                if let Some(target) = contact_uri(response) {
-                    dl.remote_target = target;
-                }
+            if status / 100 == 2
+                && is_target_refresh(&method)
+                && let Some(target) = contact_uri(response)
+            {
+                dl.remote_target = target;
             }
             if status >= 200 && dl.invite_out == Some(id) {
                 dl.invite_out = None;
@@ -351,18 +352,17 @@ impl Endpoint {
             return; // a provisional without To tag creates nothing (§12.1)
         };
         if let Some(&d) = self.dialog_index.get(&key) {
-            if status >= 200 {
-                if let Some(dl) = self.dialogs.get_mut(d) {
-                    if dl.state == DialogState::Early {
-                        // §13.2.2.4: the 2xx confirms the early dialog; its Record-Route and
-                        // Contact are authoritative.
-                        dl.state = DialogState::Confirmed;
-                        dl.invite_out = None;
-                        dl.route_set = record_routes(response).into_iter().rev().collect();
-                        if let Some(target) = contact_uri(response) {
-                            dl.remote_target = target;
-                        }
-                    }
+            if status >= 200
+                && let Some(dl) = self.dialogs.get_mut(d)
+                && dl.state == DialogState::Early
+            {
+                // §13.2.2.4: the 2xx confirms the early dialog; its Record-Route and
+                // Contact are authoritative.
+                dl.state = DialogState::Confirmed;
+                dl.invite_out = None;
+                dl.route_set = record_routes(response).into_iter().rev().collect();
+                if let Some(target) = contact_uri(response) {
+                    dl.remote_target = target;
                 }
             }
             return;
@@ -384,10 +384,10 @@ impl Endpoint {
             if timed_out {
                 // §12.2.1.2: no response at all is as a 408.
                 self.remove_dialog(d);
-            } else if let Some(dl) = self.dialogs.get_mut(d) {
-                if dl.invite_out == Some(id) {
-                    dl.invite_out = None;
-                }
+            } else if let Some(dl) = self.dialogs.get_mut(d)
+                && dl.invite_out == Some(id)
+            {
+                dl.invite_out = None;
             }
         }
         // The INVITE transaction is over (Timer M after a 2xx, Timer B, D): forks that never

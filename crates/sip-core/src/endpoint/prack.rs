@@ -240,10 +240,10 @@ impl Endpoint {
                 m.push_header(&HeaderName::RAck, &format!("{rseq} {cseq} INVITE"))?;
                 self.send_in_dialog(now, crate::DialogId(d), m)
             });
-        if let Ok(tx) = prack {
-            if let Some(pe) = self.clients.get_mut(tx.0) {
-                pe.report = Report::Silent;
-            }
+        if let Ok(tx) = prack
+            && let Some(pe) = self.clients.get_mut(tx.0)
+        {
+            pe.report = Report::Silent;
         }
         true
     }

@@ -370,10 +370,10 @@ impl Endpoint {
             self.run_client(now, sid, keep, None);
         }
         // §12.2.1.1: an in-dialog request's new CSeq is the dialog's local sequence number.
-        if let (Some(d), Some(seq)) = (dialog, new_cseq) {
-            if let Some(dl) = self.dialogs.get_mut(d) {
-                dl.local_seq = Some(dl.local_seq.map_or(seq, |s| s.max(seq)));
-            }
+        if let (Some(d), Some(seq)) = (dialog, new_cseq)
+            && let Some(dl) = self.dialogs.get_mut(d)
+        {
+            dl.local_seq = Some(dl.local_seq.map_or(seq, |s| s.max(seq)));
         }
         self.run_client(now, id, start, None);
         true

@@ -211,10 +211,11 @@ impl Endpoint {
         let Some(d) = d else {
             return;
         };
-        if e.report == Report::Silent && method == Method::Invite {
-            if let Some(seq) = response.typed::<CSeq>().ok().flatten().map(|c| c.seq) {
-                let _ = self.ack_2xx(DialogId(d), seq, None);
-            }
+        if e.report == Report::Silent
+            && method == Method::Invite
+            && let Some(seq) = response.typed::<CSeq>().ok().flatten().map(|c| c.seq)
+        {
+            let _ = self.ack_2xx(DialogId(d), seq, None);
         }
         if !self.session_timers() {
             return;
@@ -250,10 +251,10 @@ impl Endpoint {
                 let bye = self
                     .dialog_request(dialog, &Method::Bye)
                     .and_then(|m| self.send_in_dialog(now, dialog, m));
-                if let Ok(tx) = bye {
-                    if let Some(e) = self.clients.get_mut(tx.0) {
-                        e.report = Report::Silent;
-                    }
+                if let Ok(tx) = bye
+                    && let Some(e) = self.clients.get_mut(tx.0)
+                {
+                    e.report = Report::Silent;
                 }
                 self.outputs
                     .push_back(Output::Event(Event::SessionExpired { dialog }));
@@ -316,10 +317,10 @@ impl Endpoint {
                 &format!("{interval};refresher=uac"),
             )?;
             m.push_header(&HeaderName::MinSe, &min.to_string())?;
-            if method == Method::Invite {
-                if let Some((ct, bytes)) = body {
-                    m.set_body(Some(&ct), bytes)?;
-                }
+            if method == Method::Invite
+                && let Some((ct, bytes)) = body
+            {
+                m.set_body(Some(&ct), bytes)?;
             }
             self.send_in_dialog(now, dialog, m)
         });
