@@ -124,6 +124,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             t4: Duration::from_millis(config.sip.timers.t4_ms),
             // Timer D: at least 32 s, or 64·T1 when T1 is raised (§17.1.1.2).
             timer_d: Duration::from_millis((64 * config.sip.timers.t1_ms).max(32_000)),
+            ..Timers::default()
         },
         ..EndpointConfig::default()
     });

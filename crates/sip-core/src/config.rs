@@ -15,6 +15,11 @@ pub struct Timers {
     pub t4: Duration,
     /// Client INVITE Completed wait on unreliable transports (Timer D, > 32 s).
     pub timer_d: Duration,
+    /// How long an INVITE may ring (provisional responses only) before the UAC cancels it
+    /// (Timer C; §16.6 asks more than 3 minutes of a proxy). Applications usually give up
+    /// earlier with their own ring timeout; this guard keeps a forgotten INVITE from living
+    /// for ever.
+    pub timer_c: Duration,
 }
 
 impl Timers {
@@ -31,6 +36,7 @@ impl Default for Timers {
             t2: Duration::from_secs(4),
             t4: Duration::from_secs(5),
             timer_d: Duration::from_secs(32),
+            timer_c: Duration::from_secs(181),
         }
     }
 }

@@ -216,6 +216,9 @@ struct ServerEntry {
     creates_dialog: bool,
     /// Reliable provisional responses of this INVITE (RFC 3262).
     reliable: prack::Reliable,
+    /// The TU was told of this request (`Event::Request`); the UAS core's own rejections
+    /// are not, and their timers report nothing.
+    announced: bool,
 }
 
 /// §8.2.2.2: requests without a To tag are merged when From tag, Call-ID and CSeq match a
@@ -527,6 +530,14 @@ impl Endpoint {
         if entry.tx.state != ClientState::Proceeding {
             return Err(SendError::CancelNotAllowed);
         }
+        // One CANCEL per INVITE: asking again returns the CANCEL already in flight.
+        let cancel_key = ClientKey {
+            branch: entry.key.branch.clone(),
+            method: Method::Cancel,
+        };
+        if let Some(&existing) = self.client_index.get(&cancel_key) {
+            return Ok(ClientTxId(existing));
+        }
         let cancel = derived_request(&entry.request, Method::Cancel, None)?;
         let bytes = cancel.to_bytes();
         let flow = entry.flow;
@@ -547,6 +558,11 @@ impl Endpoint {
             .insert(ClientEntry::new(ctx, key.clone(), flow, cancel));
         self.client_index.insert(key, id);
         self.run_client(now, id, actions, None);
+        // §9.1: the INVITE ends 64·T1 after the CANCEL even if no final response ever comes.
+        if let Some(e) = self.clients.get_mut(tx.0) {
+            let guard = e.tx.arm_cancel_guard(now, &self.config.timers);
+            self.run_client(now, tx.0, guard, None);
+        }
         Ok(ClientTxId(id))
     }
 
@@ -840,6 +856,7 @@ impl Endpoint {
             dialog: None,
             creates_dialog,
             reliable: prack::Reliable::default(),
+            announced: false,
         };
         let id = self.servers.insert(entry);
         self.server_index.insert(key, id);
@@ -896,9 +913,10 @@ impl Endpoint {
         if kind == ServerKind::Invite {
             let _ = self.reply(now, txid, 100, "Trying");
         }
-        let Some(e) = self.servers.get(id) else {
+        let Some(e) = self.servers.get_mut(id) else {
             return;
         };
+        e.announced = true;
         let event = Event::Request {
             tx: txid,
             request: Box::new(e.request.clone()),
@@ -939,6 +957,7 @@ impl Endpoint {
             dialog: None,
             creates_dialog: false,
             reliable: prack::Reliable::default(),
+            announced: false,
         };
         let id = self.servers.insert(entry);
         self.server_index.insert(key, id);
@@ -1003,6 +1022,16 @@ impl Endpoint {
                         self.dialog_on_client_end(id, &e, false);
                     }
                 }
+                // Timer C: the INVITE rang too long; cancel it as the TU would (§9.1).
+                // The TU never asked for this CANCEL, so its responses are not reported; the
+                // INVITE's 487 (or final response) is.
+                Action::Cancel => {
+                    if let Ok(cancel) = self.cancel(now, ClientTxId(id))
+                        && let Some(e) = self.clients.get_mut(cancel.0)
+                    {
+                        e.report = Report::Silent;
+                    }
+                }
             }
         }
     }
@@ -1030,6 +1059,7 @@ impl Endpoint {
                     }
                 }
                 Action::Terminate { timed_out } => {
+                    let announced = self.servers.get(id).is_some_and(|e| e.announced);
                     if let Some(e) = self.servers.remove(id) {
                         self.server_index.remove(&e.key);
                         if let Some(k) = &e.merge_key {
@@ -1042,11 +1072,14 @@ impl Endpoint {
                         }
                         self.dialog_on_server_end(id, &e, timed_out);
                     }
-                    if timed_out {
+                    // Only a transaction the TU heard of gets an AckTimeout: the UAS core's own
+                    // rejections (405, 415, 420, 482, ...) were never announced.
+                    if timed_out && announced {
                         self.outputs
                             .push_back(Output::Event(Event::AckTimeout { tx: ServerTxId(id) }));
                     }
                 }
+                Action::Cancel => {}
             }
         }
     }

@@ -17,6 +17,10 @@ pub enum TimerName {
     A,
     /// INVITE transaction timeout (§17.1.1.2).
     B,
+    /// A ringing INVITE's guard: the UAC cancels it when no final response came in time, and
+    /// after a CANCEL the transaction ends 64·T1 later even if no final response ever comes
+    /// (§9.1; named after the proxy's Timer C of §16.6, which it mirrors for a UAC).
+    C,
     /// Wait time for response retransmits in the client INVITE Completed state.
     D,
     /// Non-INVITE request retransmit (§17.1.2.2).

@@ -45,6 +45,8 @@ pub(crate) struct ClientTx {
     pub(crate) ack: Option<Bytes>,
     /// Current retransmission interval of Timer A or E.
     interval: Duration,
+    /// A CANCEL was sent: Timer C now ends the transaction instead of cancelling it.
+    cancel_guard: bool,
     pub(crate) deadlines: Deadlines,
 }
 
@@ -68,6 +70,7 @@ impl ClientTx {
             request: request.clone(),
             ack: None,
             interval: timers.t1,
+            cancel_guard: false,
             deadlines: Deadlines::default(),
         };
         let mut actions = vec![Action::Send(request)];
@@ -96,8 +99,12 @@ impl ClientTx {
             (ClientKind::Invite, ClientState::Calling | ClientState::Proceeding, 100..=199) => {
                 self.state = ClientState::Proceeding;
                 self.deadlines.clear(TimerName::A);
-                // Timer B guards Calling only; a ringing call is bounded by the TU's Timer C.
+                // Timer B guards Calling only; a ringing INVITE is bounded by Timer C, reset by
+                // every provisional response until a CANCEL arms the final guard.
                 self.deadlines.clear(TimerName::B);
+                if !self.cancel_guard {
+                    self.arm(&mut actions, TimerName::C, now + timers.timer_c);
+                }
                 actions.push(Action::PassUp);
             }
             (ClientKind::Invite, ClientState::Calling | ClientState::Proceeding, 200..=299) => {
@@ -177,6 +184,15 @@ impl ClientTx {
                 };
                 self.arm(&mut actions, TimerName::E, now + self.interval);
             }
+            TimerName::C if self.state == ClientState::Proceeding && !self.cancel_guard => {
+                actions.push(Action::Cancel);
+            }
+            TimerName::C if self.state == ClientState::Proceeding => {
+                // §9.1: no final response 64·T1 after the CANCEL: the transaction is over.
+                self.state = ClientState::Terminated;
+                self.deadlines.clear_all();
+                actions.push(Action::Terminate { timed_out: true });
+            }
             TimerName::B | TimerName::F => {
                 self.state = ClientState::Terminated;
                 self.deadlines.clear_all();
@@ -188,6 +204,21 @@ impl ClientTx {
                 actions.push(Action::Terminate { timed_out: false });
             }
             _ => {}
+        }
+        actions
+    }
+
+    /// A CANCEL for this INVITE went out: end the transaction 64·T1 from now unless a final
+    /// response arrives first (§9.1).
+    pub(crate) fn arm_cancel_guard(&mut self, now: Instant, timers: &Timers) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if self.kind == ClientKind::Invite && !self.cancel_guard {
+            self.cancel_guard = true;
+            self.arm(
+                &mut actions,
+                TimerName::C,
+                now + timers.transaction_timeout(),
+            );
         }
         actions
     }

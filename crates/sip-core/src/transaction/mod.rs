@@ -31,6 +31,8 @@ pub(crate) enum Action {
     PassUp,
     /// The transaction ends; `timed_out` when it ended by Timer B, F or H.
     Terminate { timed_out: bool },
+    /// Timer C fired on a ringing INVITE: send CANCEL for it (§9.1).
+    Cancel,
 }
 
 /// How many [`TimerName`]s there are.
