@@ -14,10 +14,10 @@ use tandem_testkit::sip::request;
 
 fn ringing_uas(w: &mut tandem_testkit::World, uas: tandem_testkit::NodeId) {
     w.set_script(uas, |ep, now, e| {
-        if let Event::Request { tx, request, .. } = e {
-            if request.method() == Some(Method::Invite) {
-                ep.reply(now, *tx, 180, "Ringing").unwrap();
-            }
+        if let Event::Request { tx, request, .. } = e
+            && request.method() == Some(Method::Invite)
+        {
+            ep.reply(now, *tx, 180, "Ringing").unwrap();
         }
     });
 }

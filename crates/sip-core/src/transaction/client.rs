@@ -295,7 +295,14 @@ mod tests {
             t0,
             &timers,
         );
-        assert_eq!(tx.on_response(180, t0, &timers), vec![Action::PassUp]);
+        assert_eq!(
+            tx.on_response(180, t0, &timers),
+            vec![
+                Action::Arm(TimerName::C, t0 + timers.timer_c),
+                Action::PassUp
+            ],
+            "a provisional (re)arms Timer C"
+        );
         assert_eq!(tx.state, ClientState::Proceeding);
         assert!(
             tx.on_timer(TimerName::A, t0 + Duration::from_millis(500), &timers)
