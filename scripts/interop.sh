@@ -56,6 +56,15 @@ for t in u1 t1; do
   result "sipp OPTIONS x200 ($t)" $rc
 done
 
+# 2a. SIPp drops 10% of what it sends and receives (-lost 10): 30 calls (INVITE/200/ACK/BYE
+#     into a conference room) must all succeed through retransmissions on both sides.
+rc=0
+( cd "$work"; timeout 120 sipp -sf "$root/tests/interop/uac.xml" "127.0.0.1:$sip_port" -s conf-loss \
+    -i 127.0.0.1 -p 15072 -mi 127.0.0.1 -mp 17100 -d 200 -r 5 -m 30 -l 30 -lost 10 -nostdin \
+    -trace_err > "$work/sipp-loss.log" 2>&1 ) || rc=$?
+grep -q "Successful call *| *0 *| *30 " "$work/sipp-loss.log" || rc=1
+result "sipp 30 calls with 10% loss all succeed" $rc
+
 # 2b. REGISTER with digest authentication: right password 200, wrong password 403, unknown
 #     user 403 (the same answer), each after a 401 challenge.
 reg() { # name user password scenario

@@ -114,7 +114,13 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             error!("HTTP server stopped: {e}");
         }
     });
+    // §18.1.1: requests too large for UDP go over the TCP listener, when there is one.
+    let stream_local = sip
+        .local_addrs()
+        .into_iter()
+        .find_map(|(t, a)| (t == tandem_sip_core::Transport::Tcp).then_some(a));
     let endpoint = Endpoint::new(EndpointConfig {
+        stream_local,
         limits,
         server: config.sip.user_agent.clone(),
         allow: app::ALLOW.to_vec(),

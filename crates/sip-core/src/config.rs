@@ -59,6 +59,12 @@ pub struct EndpointConfig {
     pub accept: Vec<String>,
     /// Session timers (RFC 4028), used when `supported` lists `timer`.
     pub session_timer: SessionTimerConfig,
+    /// Tandem's TCP address, for requests too large for UDP: one that would exceed
+    /// `udp_request_limit` goes over TCP to the same peer instead, with UDP as the fallback
+    /// when the connection fails (RFC 3261 §18.1.1). `None`: always as asked.
+    pub stream_local: Option<std::net::SocketAddr>,
+    /// Largest request sent over UDP, in bytes (§18.1.1: 1300 when the path MTU is unknown).
+    pub udp_request_limit: usize,
     /// Seed of the endpoint's RNG (branches, tags): the same seed gives the same traces.
     pub seed: u64,
 }
@@ -99,6 +105,8 @@ impl Default for EndpointConfig {
             ],
             accept: vec!["application/sdp".to_owned()],
             session_timer: SessionTimerConfig::default(),
+            stream_local: None,
+            udp_request_limit: 1_300,
             seed: 0,
         }
     }

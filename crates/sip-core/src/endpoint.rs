@@ -450,6 +450,7 @@ impl Endpoint {
         if method == Method::Ack {
             return Err(SendError::AckNeedsNoTransaction);
         }
+        let (flow, targets) = self.stream_for_large(&request, flow, targets);
         let (key, kind) = self.prepare_request(&mut request, flow, method)?;
         let (tx, actions) = ClientTx::start(
             kind,
@@ -465,6 +466,36 @@ impl Endpoint {
         self.dialog_on_send(id);
         self.run_client(now, id, actions, None);
         Ok(ClientTxId(id))
+    }
+
+    /// RFC 3261 §18.1.1: a request that would be larger than the UDP limit once Tandem's Via
+    /// is added goes over TCP (when Tandem listens on TCP), and the UDP flow becomes the
+    /// first fallback target, so a refused connection retries over UDP as the RFC asks.
+    fn stream_for_large(
+        &self,
+        request: &Message,
+        flow: Flow,
+        mut targets: VecDeque<Flow>,
+    ) -> (Flow, VecDeque<Flow>) {
+        /// Room for the Via, Max-Forwards and Content-Length the endpoint adds.
+        const ADDED: usize = 160;
+        let Some(local) = self.config.stream_local else {
+            return (flow, targets);
+        };
+        if flow.transport != crate::Transport::Udp
+            || request.to_bytes().len() + ADDED <= self.config.udp_request_limit
+        {
+            return (flow, targets);
+        }
+        targets.push_front(flow);
+        (
+            Flow {
+                transport: crate::Transport::Tcp,
+                local,
+                ..flow
+            },
+            targets,
+        )
     }
 
     /// The request of client transaction `tx` as last sent: after an authentication retry
