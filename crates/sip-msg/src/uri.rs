@@ -290,10 +290,11 @@ impl SipUri {
                 return false;
             }
         }
-        // Any other parameter present in both must match.
-        for (n, v) in &pa {
-            if let Some(ov) = find(&pb, n)
-                && *v != ov
+        // Any other parameter present in both must match. A name given twice counts by its
+        // first occurrence (§19.1.4 assumes each appears once), which keeps this reflexive.
+        for (n, _) in &pa {
+            if let (Some(v), Some(ov)) = (find(&pa, n), find(&pb, n))
+                && v != ov
             {
                 return false;
             }
@@ -665,6 +666,14 @@ mod tests {
         assert!(eq("tel:+1-201-555-0123", "tel:+12015550123"));
         assert!(eq("foo:Bar", "FOO:Bar"));
         assert!(!eq("foo:bar", "foo:Bar"));
+    }
+
+    #[test]
+    fn equivalence_is_reflexive_with_a_repeated_parameter() {
+        // Found by the URI round-trip property: `u` and `u=a` in one URI.
+        let u = Uri::parse("sip:a;u;u=a").unwrap();
+        assert!(u.equivalent(&u));
+        assert!(u.equivalent(&Uri::parse("sip:a;u").unwrap()));
     }
 
     #[test]
