@@ -284,12 +284,12 @@ proptest! {
             any::<[u16; 8]>().prop_map(|a| Host::Ipv6(std::net::Ipv6Addr::from(a).to_string())),
         ],
         port in proptest::option::of(any::<u16>()),
-        params in prop::collection::vec(("[a-z][a-z0-9-]{0,6}", proptest::option::of("[a-zA-Z0-9:%]{1,6}")), 0..4),
-        headers in prop::collection::vec(("[A-Za-z][a-z]{0,6}", "[a-zA-Z0-9%:]{0,6}"), 0..3),
+        params in prop::collection::vec(("[a-z][a-z0-9-]{0,6}", proptest::option::of("[a-zA-Z0-9:]{1,6}")), 0..4),
+        headers in prop::collection::vec(("[A-Za-z][a-z]{0,6}", "[a-zA-Z0-9:]{0,6}"), 0..3),
     ) {
-        prop_assume!(user.is_some() || password.is_none());
-        prop_assume!(params.iter().all(|(_, v)| v.as_ref().is_none_or(|v| !v.contains('%'))));
-        prop_assume!(headers.iter().all(|(_, v)| !v.contains('%')));
+        // A password needs a user; values are generated without `%` (escapes are covered by
+        // the user part). Built-in rather than assumed, so no case is rejected.
+        let password = if user.is_some() { password } else { None };
         let uri = Uri::Sip(SipUri {
             scheme: if sips { Scheme::Sips } else { Scheme::Sip },
             user,
