@@ -21,7 +21,7 @@ done
 work=$root/.interop
 rm -rf "$work"; mkdir -p "$work"
 cargo build --locked -p tandem
-tandem=$root/target/debug/tandem
+tandem=${CARGO_TARGET_DIR:-$root/target}/debug/tandem
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
