@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build --release --locked -p tandem
-exec target/release/tandem serve "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/tandem" serve "$@"

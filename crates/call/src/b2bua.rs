@@ -1,0 +1,789 @@
+//! [`B2bua`]: back-to-back calls (scenario S1) on top of one [`Endpoint`].
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+use tandem_sdp::OriginRewriter;
+use tandem_sip_core::{ClientTxId, DialogId, Endpoint, Event, ServerTxId};
+use tandem_sip_msg::headers::{CSeq, FromHeader, MaxForwards, ToHeader};
+use tandem_sip_msg::{HeaderName, Message, Method};
+
+use crate::relay::{self, Body};
+use crate::types::{
+    B2buaConfig, CallError, CallEvent, CallId, CallSettings, CallState, EndCause, Reason,
+};
+
+/// The two legs of a call: A is the incoming one (Tandem is its UAS), B the outgoing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Side {
+    /// The caller's leg.
+    A,
+    /// The callee's leg.
+    B,
+}
+
+impl Side {
+    pub(crate) fn other(self) -> Self {
+        match self {
+            Self::A => Self::B,
+            Self::B => Self::A,
+        }
+    }
+}
+
+/// What a client transaction of the controller is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Leg B's INVITE.
+    Invite,
+    /// A BYE Tandem sent to end a leg: the call ends when every one is answered.
+    Bye,
+    /// An in-dialog request relayed from the other leg (see `indialog.rs`).
+    Relay,
+}
+
+/// One back-to-back call.
+pub(crate) struct Call {
+    pub(crate) state: CallState,
+    pub(crate) cause: Option<EndCause>,
+    /// Leg A's INVITE.
+    pub(crate) a_tx: ServerTxId,
+    /// Leg A's INVITE carried an offer (else: late offer, §13.2.1, RFC 3264 §5).
+    pub(crate) a_offer: bool,
+    /// A final response was sent (or the endpoint sent 487) on leg A's INVITE.
+    pub(crate) a_final: bool,
+    /// Leg B's INVITE.
+    pub(crate) b_tx: ClientTxId,
+    /// Leg B sent a provisional response: CANCEL is allowed (§9.1).
+    pub(crate) b_provisional: bool,
+    /// CANCEL leg B as soon as its first provisional response arrives.
+    pub(crate) b_cancel_pending: bool,
+    /// Leg B's INVITE has its final response (or timed out).
+    pub(crate) b_final: bool,
+    /// Leg B's 2xx was ACKed (CSeq): later retransmissions get the same ACK.
+    pub(crate) b_acked: Option<u32>,
+    /// Late offer: leg B's 2xx (CSeq) waits for the answer in leg A's ACK.
+    pub(crate) b_ack_pending: Option<u32>,
+    pub(crate) dialog_a: Option<DialogId>,
+    pub(crate) dialog_b: Option<DialogId>,
+    /// Tandem's `o=` toward leg A / leg B.
+    pub(crate) rw_a: OriginRewriter,
+    pub(crate) rw_b: OriginRewriter,
+    pub(crate) pass_through: Vec<HeaderName>,
+    /// BYEs sent and not yet answered.
+    pub(crate) byes_out: usize,
+    /// In-dialog requests relayed, by the far leg's client transaction.
+    pub(crate) relays: HashMap<ClientTxId, crate::indialog::Relay>,
+}
+
+impl Call {
+    pub(crate) fn dialog(&self, side: Side) -> Option<DialogId> {
+        match side {
+            Side::A => self.dialog_a,
+            Side::B => self.dialog_b,
+        }
+    }
+
+    /// The rewriter of SDP *sent to* `side`.
+    pub(crate) fn rewriter_to(&mut self, side: Side) -> &mut OriginRewriter {
+        match side {
+            Side::A => &mut self.rw_a,
+            Side::B => &mut self.rw_b,
+        }
+    }
+}
+
+/// Back-to-back calls (scenario S1, UCMA's `BackToBackCall`) on top of one [`Endpoint`].
+///
+/// Sans-IO like the endpoint: no clock (`now` is an argument), no I/O, no timer of its own.
+/// Feed it every endpoint event with [`Self::handle_event`]; it keeps the events of its calls
+/// and hands the others back. Start a call on a new INVITE with [`Self::establish`], end one
+/// with [`Self::terminate`], and drain [`Self::poll_event`] after each input.
+pub struct B2bua {
+    config: B2buaConfig,
+    next_id: u64,
+    pub(crate) calls: HashMap<CallId, Call>,
+    /// Leg A's INVITE of each call.
+    pub(crate) by_server: HashMap<ServerTxId, CallId>,
+    /// Tandem's client transactions: leg B's INVITE, BYEs, relayed requests.
+    pub(crate) by_client: HashMap<ClientTxId, (CallId, Role)>,
+    /// Both legs' dialogs.
+    pub(crate) by_dialog: HashMap<DialogId, (CallId, Side)>,
+    /// In-dialog requests being relayed, by the near leg's server transaction.
+    pub(crate) relays_in: HashMap<ServerTxId, (CallId, ClientTxId)>,
+    pub(crate) events: VecDeque<CallEvent>,
+}
+
+impl std::fmt::Debug for B2bua {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("B2bua")
+            .field("calls", &self.calls.len())
+            .field("events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for B2bua {
+    fn default() -> Self {
+        Self::new(B2buaConfig::default())
+    }
+}
+
+impl B2bua {
+    /// A controller with no call.
+    pub fn new(config: B2buaConfig) -> Self {
+        Self {
+            config,
+            next_id: 1,
+            calls: HashMap::new(),
+            by_server: HashMap::new(),
+            by_client: HashMap::new(),
+            by_dialog: HashMap::new(),
+            relays_in: HashMap::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Live calls (not yet [`CallState::Terminated`]).
+    pub fn calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// The state of `call` ([`CallState::Terminated`] once it is gone).
+    pub fn state(&self, call: CallId) -> CallState {
+        self.calls
+            .get(&call)
+            .map_or(CallState::Terminated, |c| c.state)
+    }
+
+    /// The ids of the live calls, oldest first.
+    pub fn call_ids(&self) -> Vec<CallId> {
+        let mut ids: Vec<CallId> = self.calls.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The call leg A's INVITE `tx` belongs to.
+    pub fn call_of(&self, tx: ServerTxId) -> Option<CallId> {
+        self.by_server.get(&tx).copied()
+    }
+
+    /// The next call event, if any.
+    pub fn poll_event(&mut self) -> Option<CallEvent> {
+        self.events.pop_front()
+    }
+
+    /// Turns the initial INVITE `invite` (server transaction `incoming`, just reported by
+    /// [`Event::Request`]) into a back-to-back call to `outgoing`.
+    ///
+    /// Leg B is a new dialog (RFC 3261 §12.1.2): new Call-ID and From tag, CSeq from
+    /// [`Endpoint::initial_cseq`], Tandem's Via and Contact (added by the endpoint),
+    /// `Max-Forwards` one less than leg A's (RFC 7332 §3, loop detection), the settings'
+    /// From or leg A's From URI, the allow-listed headers of leg A then the settings' extra
+    /// headers, and leg A's body with only its `o=` line replaced (RFC 3264 §8).
+    ///
+    /// On error nothing was sent and the INVITE is still the caller's to answer (483 for
+    /// [`CallError::TooManyHops`], 488 for [`CallError::BadSdp`]).
+    pub fn establish(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        incoming: ServerTxId,
+        invite: &Message,
+        outgoing: CallSettings,
+    ) -> Result<CallId, CallError> {
+        if self.by_server.contains_key(&incoming) {
+            return Err(CallError::AlreadyInCall);
+        }
+        let to_tag = invite
+            .typed::<ToHeader<'_>>()
+            .ok()
+            .flatten()
+            .map(|t| t.0.tag().is_some());
+        if invite.method() != Some(Method::Invite) || to_tag != Some(false) {
+            return Err(CallError::NotAnInitialInvite);
+        }
+        let hops = match invite.typed::<MaxForwards>() {
+            Ok(Some(MaxForwards(n))) => n,
+            _ => 70,
+        };
+        if hops == 0 {
+            return Err(CallError::TooManyHops);
+        }
+        // The INVITE's server transaction must still exist.
+        ep.make_response(incoming, 100, "Trying")?;
+        let address = self
+            .config
+            .origin_address
+            .clone()
+            .unwrap_or_else(|| outgoing.destination.local.ip().to_string());
+        let username = self.config.origin_username.clone();
+        let rw_a = relay::rewriter(&username, session_id(ep), &address);
+        let mut rw_b = relay::rewriter(&username, session_id(ep), &address);
+        let body = relay::relay_body(&mut rw_b, invite).map_err(|()| CallError::BadSdp)?;
+        let a_offer = !matches!(body, Body::None);
+
+        let mut m = Message::new_request(&Method::Invite, &outgoing.target)
+            .map_err(|e| CallError::BadHeader(e.to_string()))?;
+        let from = match &outgoing.from {
+            Some(f) => f.clone(),
+            None => caller_id(invite),
+        };
+        let cseq = ep.initial_cseq();
+        let headers = [
+            (HeaderName::From, format!("{from};tag={}", ep.new_tag())),
+            (HeaderName::To, format!("<{}>", outgoing.target)),
+            (HeaderName::CallId, ep.new_call_id()),
+            (HeaderName::CSeq, format!("{cseq} INVITE")),
+            (HeaderName::MaxForwards, (hops - 1).to_string()),
+        ];
+        let bad = |e: tandem_sip_msg::EditError| CallError::BadHeader(e.to_string());
+        for (name, value) in &headers {
+            m.push_header(name, value).map_err(bad)?;
+        }
+        relay::copy_allowed(invite, &mut m, &outgoing.pass_through).map_err(bad)?;
+        for (name, value) in &outgoing.extra_headers {
+            m.push_header(name, value).map_err(bad)?;
+        }
+        relay::set_body(&mut m, body).map_err(bad)?;
+        let b_tx = ep.send_request(now, m, outgoing.destination)?;
+
+        let id = CallId(self.next_id);
+        self.next_id += 1;
+        self.calls.insert(
+            id,
+            Call {
+                state: CallState::Establishing,
+                cause: None,
+                a_tx: incoming,
+                a_offer,
+                a_final: false,
+                b_tx,
+                b_provisional: false,
+                b_cancel_pending: false,
+                b_final: false,
+                b_acked: None,
+                b_ack_pending: None,
+                dialog_a: None,
+                dialog_b: None,
+                rw_a,
+                rw_b,
+                pass_through: outgoing.pass_through,
+                byes_out: 0,
+                relays: HashMap::new(),
+            },
+        );
+        self.by_server.insert(incoming, id);
+        self.by_client.insert(b_tx, (id, Role::Invite));
+        self.events.push_back(CallEvent::StateChanged {
+            call: id,
+            state: CallState::Establishing,
+        });
+        Ok(id)
+    }
+
+    /// Ends `call`: before the answer, leg A gets 480 and leg B is cancelled (as soon as
+    /// §9.1 allows); after it, both legs get BYE with `Reason` (RFC 3326). The call reaches
+    /// [`CallState::Terminated`] when every leg has confirmed. Terminating a call already
+    /// terminating does nothing.
+    pub fn terminate(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        call: CallId,
+        reason: &Reason,
+    ) -> Result<(), CallError> {
+        let state = self.state(call);
+        match state {
+            CallState::Terminated => return Err(CallError::NoSuchCall),
+            CallState::Terminating => return Ok(()),
+            _ => {}
+        }
+        self.begin_end(call, EndCause::Terminated);
+        if state == CallState::Establishing {
+            self.answer_a(ep, now, call, 480, "Temporarily Unavailable");
+            self.cancel_b(ep, now, call);
+        } else {
+            self.bye(ep, now, call, Side::A, reason);
+            self.bye(ep, now, call, Side::B, reason);
+        }
+        self.maybe_finish(call);
+        Ok(())
+    }
+
+    /// Feeds one endpoint event. Events of the controller's calls are consumed (`None`); any
+    /// other event (a new INVITE, requests outside its calls, responses to the application's
+    /// own requests) is handed back.
+    pub fn handle_event(&mut self, ep: &mut Endpoint, now: Instant, event: Event) -> Option<Event> {
+        match &event {
+            Event::Request { tx, request, .. } => {
+                let Some(&(call, side)) = ep
+                    .dialog_of_server_tx(*tx)
+                    .and_then(|d| self.by_dialog.get(&d))
+                else {
+                    return Some(event);
+                };
+                self.on_request(ep, now, call, side, *tx, request);
+            }
+            Event::Ack { tx, ack } => {
+                if let Some(&call) = self.by_server.get(tx) {
+                    self.on_a_ack(ep, call, ack);
+                } else if self.relays_in.contains_key(tx) {
+                    self.on_relay_ack(ep, *tx, ack);
+                } else {
+                    return Some(event);
+                }
+            }
+            Event::Cancelled { tx } => {
+                if let Some(&call) = self.by_server.get(tx) {
+                    self.on_a_cancelled(ep, now, call);
+                } else if let Some(&(_, far)) = self.relays_in.get(tx) {
+                    // RFC 3261 §9.2 on the near leg (the endpoint sent 487): cancel the far
+                    // leg's re-INVITE too, when §9.1 allows it already.
+                    let _ = ep.cancel(now, far);
+                } else {
+                    return Some(event);
+                }
+            }
+            Event::Response { tx, response } => {
+                let Some(&(call, role)) = self.by_client.get(tx) else {
+                    return Some(event);
+                };
+                self.on_response(ep, now, call, role, *tx, Some(response));
+            }
+            Event::Timeout { tx } => {
+                let Some(&(call, role)) = self.by_client.get(tx) else {
+                    return Some(event);
+                };
+                self.on_response(ep, now, call, role, *tx, None);
+            }
+            Event::AckTimeout { tx } => {
+                if let Some(&call) = self.by_server.get(tx) {
+                    // RFC 3261 §13.3.1.4: no ACK for the 2xx, the dialog must end with BYE.
+                    if self.begin_end(call, EndCause::AckTimeout) {
+                        let r = Reason::new(408, "ACK timeout");
+                        self.bye(ep, now, call, Side::A, &r);
+                        self.bye(ep, now, call, Side::B, &r);
+                    }
+                    self.maybe_finish(call);
+                } else if let Some((call, far)) = self.relays_in.remove(tx) {
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.relays.remove(&far);
+                    }
+                    self.by_client.remove(&far);
+                } else {
+                    return Some(event);
+                }
+            }
+            Event::SessionExpired { dialog } => {
+                let Some((call, side)) = self.by_dialog.remove(dialog) else {
+                    return Some(event);
+                };
+                // RFC 4028 §10: the endpoint sent BYE on that leg; end the other one.
+                if let Some(c) = self.calls.get_mut(&call) {
+                    match side {
+                        Side::A => c.dialog_a = None,
+                        Side::B => c.dialog_b = None,
+                    }
+                }
+                if self.begin_end(call, EndCause::LegLost) {
+                    let r = Reason::new(408, "Session expired");
+                    self.bye(ep, now, call, side.other(), &r);
+                }
+                self.maybe_finish(call);
+            }
+            Event::StrayAck { .. } | Event::PrackTimeout { .. } | Event::Discarded { .. } => {
+                return Some(event);
+            }
+        }
+        None
+    }
+
+    // ----- leg B's INVITE and leg A's answer -----
+
+    fn on_response(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        call: CallId,
+        role: Role,
+        tx: ClientTxId,
+        response: Option<&Message>,
+    ) {
+        match role {
+            Role::Invite => self.on_b_invite_response(ep, now, call, response),
+            Role::Bye => {
+                if response.is_none_or(|r| r.status().is_some_and(|s| s >= 200)) {
+                    self.by_client.remove(&tx);
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.byes_out = c.byes_out.saturating_sub(1);
+                    }
+                    self.maybe_finish(call);
+                }
+            }
+            Role::Relay => self.on_relay_response(ep, now, call, tx, response),
+        }
+    }
+
+    fn on_b_invite_response(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        call: CallId,
+        response: Option<&Message>,
+    ) {
+        let status = response.and_then(Message::status);
+        match (status, response) {
+            (Some(100..=199), Some(r)) => self.on_b_provisional(ep, now, call, r),
+            (Some(200..=299), Some(r)) => self.on_b_2xx(ep, now, call, r),
+            _ => {
+                // A final failure, or no answer at all.
+                let Some(c) = self.calls.get_mut(&call) else {
+                    return;
+                };
+                c.b_final = true;
+                if c.state == CallState::Establishing {
+                    let (code, phrase) = relay::map_failure(status);
+                    let phrase = phrase.map_or_else(
+                        || response.map(relay::reason_phrase).unwrap_or_default(),
+                        str::to_owned,
+                    );
+                    let cause = match status {
+                        Some(s) => EndCause::Rejected {
+                            status: s,
+                            relayed: code,
+                        },
+                        None => EndCause::NoAnswer,
+                    };
+                    self.begin_end(call, cause);
+                    self.answer_a(ep, now, call, code, &phrase);
+                }
+                self.maybe_finish(call);
+            }
+        }
+    }
+
+    fn on_b_provisional(&mut self, ep: &mut Endpoint, now: Instant, call: CallId, r: &Message) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        c.b_provisional = true;
+        if c.b_cancel_pending {
+            // §9.1: the CANCEL waited for this provisional response (100 included).
+            c.b_cancel_pending = false;
+            let _ = ep.cancel(now, c.b_tx);
+            return;
+        }
+        // 100 is hop-by-hop (§16.7 step 5): leg A had the endpoint's own.
+        if r.status() == Some(100) || c.state != CallState::Establishing || c.a_final {
+            return;
+        }
+        // 18x relayed with the early-media SDP under Tandem's origin for leg A.
+        let Ok(body) = relay::relay_body(&mut c.rw_a, r) else {
+            return;
+        };
+        let status = r.status().unwrap_or(180);
+        let Ok(mut m) = ep.make_response(c.a_tx, status, &relay::reason_phrase(r)) else {
+            return;
+        };
+        if relay::copy_allowed(r, &mut m, &c.pass_through).is_err()
+            || relay::set_body(&mut m, body).is_err()
+        {
+            return;
+        }
+        let _ = ep.respond(now, c.a_tx, m);
+        self.note_dialog_a(ep, call);
+    }
+
+    fn on_b_2xx(&mut self, ep: &mut Endpoint, now: Instant, call: CallId, r: &Message) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let cseq = r.typed::<CSeq>().ok().flatten().map_or(0, |c| c.seq);
+        c.b_final = true;
+        let Some(d) = ep.dialog_of_response(r) else {
+            // A 2xx that names no dialog (no To tag): nothing to ACK or relay.
+            if c.state == CallState::Establishing {
+                self.begin_end(call, EndCause::Failed("leg B's 2xx has no To tag".into()));
+                self.answer_a(ep, now, call, 502, "Bad Gateway");
+            }
+            self.maybe_finish(call);
+            return;
+        };
+        if let Some(known) = c.dialog_b {
+            if known == d {
+                // A retransmission: the endpoint resends the cached ACK (§13.2.2.4).
+                if c.b_acked.is_some() {
+                    let _ = ep.ack_2xx(d, cseq, None);
+                }
+            } else {
+                // Another fork answered too: ACK it and end it (§13.2.2.4).
+                let _ = ep.ack_2xx(d, cseq, None);
+                self.bye_dialog(
+                    ep,
+                    now,
+                    call,
+                    d,
+                    &Reason::new(200, "Call completed elsewhere"),
+                );
+            }
+            return;
+        }
+        c.dialog_b = Some(d);
+        self.by_dialog.insert(d, (call, Side::B));
+        if c.state != CallState::Establishing || c.a_final {
+            // The call ended meanwhile (CANCEL crossed the 2xx, §9.1): ACK and BYE.
+            let _ = ep.ack_2xx(d, cseq, None);
+            c.b_acked = Some(cseq);
+            self.bye(
+                ep,
+                now,
+                call,
+                Side::B,
+                &Reason::new(487, "Request Terminated"),
+            );
+            self.maybe_finish(call);
+            return;
+        }
+        let Ok(body) = relay::relay_body(&mut c.rw_a, r) else {
+            let _ = ep.ack_2xx(d, cseq, None);
+            c.b_acked = Some(cseq);
+            self.begin_end(call, EndCause::Failed("leg B's SDP does not parse".into()));
+            self.answer_a(ep, now, call, 502, "Bad Gateway");
+            self.bye(
+                ep,
+                now,
+                call,
+                Side::B,
+                &Reason::new(488, "Not Acceptable Here"),
+            );
+            self.maybe_finish(call);
+            return;
+        };
+        if c.a_offer || matches!(body, Body::None) {
+            // Early offer: B's 2xx carries the answer; ACK it now.
+            let _ = ep.ack_2xx(d, cseq, None);
+            c.b_acked = Some(cseq);
+        } else {
+            // Late offer: the 2xx carries B's offer; the answer comes in A's ACK.
+            c.b_ack_pending = Some(cseq);
+        }
+        let status = r.status().unwrap_or(200);
+        let a_tx = c.a_tx;
+        let sent = ep
+            .make_response(a_tx, status, &relay::reason_phrase(r))
+            .ok()
+            .and_then(|mut m| {
+                relay::copy_allowed(r, &mut m, &c.pass_through).ok()?;
+                relay::set_body(&mut m, body).ok()?;
+                ep.respond(now, a_tx, m).ok()
+            });
+        c.a_final = true;
+        if sent.is_none() {
+            // Leg A is gone (its transaction ended): end leg B.
+            self.begin_end(call, EndCause::Cancelled);
+            self.bye(
+                ep,
+                now,
+                call,
+                Side::B,
+                &Reason::new(487, "Request Terminated"),
+            );
+            self.maybe_finish(call);
+            return;
+        }
+        self.note_dialog_a(ep, call);
+        self.set_state(call, CallState::Established);
+    }
+
+    fn on_a_ack(&mut self, ep: &mut Endpoint, call: CallId, ack: &Message) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let (Some(cseq), Some(d)) = (c.b_ack_pending.take(), c.dialog_b) else {
+            return;
+        };
+        // Late offer: A's ACK carries the answer; B's ACK carries it under Tandem's origin.
+        let body = relay::relay_body(&mut c.rw_b, ack).unwrap_or(Body::None);
+        let body = match &body {
+            Body::Some(ct, bytes) => Some((ct.as_str(), bytes.clone())),
+            Body::None => None,
+        };
+        let _ = ep.ack_2xx(d, cseq, body);
+        c.b_acked = Some(cseq);
+    }
+
+    fn on_a_cancelled(&mut self, ep: &mut Endpoint, now: Instant, call: CallId) {
+        // §9.2: the endpoint already answered 487 on leg A.
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.a_final = true;
+        }
+        if self.state(call) == CallState::Establishing {
+            self.begin_end(call, EndCause::Cancelled);
+            self.cancel_b(ep, now, call);
+        }
+        self.maybe_finish(call);
+    }
+
+    // ----- helpers shared with the in-dialog relay -----
+
+    /// CANCEL leg B's INVITE now, or as soon as it has a provisional response (§9.1).
+    pub(crate) fn cancel_b(&mut self, ep: &mut Endpoint, now: Instant, call: CallId) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if c.b_final {
+            return;
+        }
+        if c.b_provisional {
+            let _ = ep.cancel(now, c.b_tx);
+        } else {
+            c.b_cancel_pending = true;
+        }
+    }
+
+    /// A final response on leg A's INVITE, unless one was sent.
+    pub(crate) fn answer_a(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        call: CallId,
+        status: u16,
+        reason: &str,
+    ) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if c.a_final {
+            return;
+        }
+        c.a_final = true;
+        let _ = ep.reply(now, c.a_tx, status, reason);
+    }
+
+    /// BYE on `side`'s dialog with `Reason` (RFC 3326), counted until answered.
+    pub(crate) fn bye(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        call: CallId,
+        side: Side,
+        reason: &Reason,
+    ) {
+        let Some(d) = self.calls.get_mut(&call).and_then(|c| match side {
+            Side::A => c.dialog_a.take(),
+            Side::B => c.dialog_b.take(),
+        }) else {
+            return;
+        };
+        self.by_dialog.remove(&d);
+        self.bye_dialog(ep, now, call, d, reason);
+    }
+
+    fn bye_dialog(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        call: CallId,
+        d: DialogId,
+        reason: &Reason,
+    ) {
+        let sent = ep.dialog_request(d, &Method::Bye).and_then(|mut m| {
+            m.push_header(&HeaderName::Reason, &reason.header_value())?;
+            ep.send_in_dialog(now, d, m)
+        });
+        match sent {
+            Ok(tx) => {
+                self.by_client.insert(tx, (call, Role::Bye));
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.byes_out += 1;
+                }
+            }
+            Err(_) => {
+                // The dialog cannot take a BYE (early on our UAS side, already gone):
+                // forget it.
+                ep.terminate_dialog(d);
+            }
+        }
+    }
+
+    /// Registers leg A's dialog once Tandem's response created it.
+    fn note_dialog_a(&mut self, ep: &Endpoint, call: CallId) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if c.dialog_a.is_none()
+            && let Some(d) = ep.dialog_of_server_tx(c.a_tx)
+        {
+            c.dialog_a = Some(d);
+            self.by_dialog.insert(d, (call, Side::A));
+        }
+    }
+
+    pub(crate) fn set_state(&mut self, call: CallId, state: CallState) {
+        if let Some(c) = self.calls.get_mut(&call)
+            && c.state != state
+        {
+            c.state = state;
+            self.events
+                .push_back(CallEvent::StateChanged { call, state });
+        }
+    }
+
+    /// Moves the call to Terminating with `cause`; false if it was already ending.
+    pub(crate) fn begin_end(&mut self, call: CallId, cause: EndCause) -> bool {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return false;
+        };
+        if matches!(c.state, CallState::Terminating | CallState::Terminated) {
+            return false;
+        }
+        c.cause = Some(cause);
+        self.set_state(call, CallState::Terminating);
+        true
+    }
+
+    /// Ends a terminating call once nothing of it is pending: leg B's INVITE has its final
+    /// response and every BYE is answered.
+    pub(crate) fn maybe_finish(&mut self, call: CallId) {
+        let done = self
+            .calls
+            .get(&call)
+            .is_some_and(|c| c.state == CallState::Terminating && c.b_final && c.byes_out == 0);
+        if !done {
+            return;
+        }
+        let Some(c) = self.calls.remove(&call) else {
+            return;
+        };
+        self.by_server.retain(|_, id| *id != call);
+        self.by_client.retain(|_, (id, _)| *id != call);
+        self.by_dialog.retain(|_, (id, _)| *id != call);
+        self.relays_in.retain(|_, (id, _)| *id != call);
+        self.events.push_back(CallEvent::StateChanged {
+            call,
+            state: CallState::Terminated,
+        });
+        self.events.push_back(CallEvent::Ended {
+            call,
+            cause: c.cause.unwrap_or(EndCause::Terminated),
+        });
+    }
+}
+
+/// A `<sess-id>` for a leg, from the endpoint's seeded RNG (RFC 8866 §5.2: numeric).
+fn session_id(ep: &mut Endpoint) -> u64 {
+    u64::from_str_radix(&ep.new_tag(), 16).unwrap_or(1) >> 1
+}
+
+/// Leg A's caller id for leg B's From: display name and URI, without tag or other
+/// parameters (they name leg A's dialog).
+fn caller_id(invite: &Message) -> String {
+    match invite.typed::<FromHeader<'_>>() {
+        Ok(Some(f)) => match f.0.display_name {
+            Some(dn) => format!("{dn} <{}>", f.0.uri),
+            None => format!("<{}>", f.0.uri),
+        },
+        _ => "<sip:anonymous@anonymous.invalid>".to_owned(),
+    }
+}

@@ -1,0 +1,79 @@
+//! Tandem's sans-IO call control: back-to-back calls (scenario S1) on top of one
+//! [`tandem_sip_core::Endpoint`].
+//!
+//! A [`B2bua`] turns an incoming INVITE (leg A, Tandem is its UAS) into a call with an
+//! outgoing leg B (Tandem is its UAC), as UCMA's
+//! `BackToBackCall(BackToBackCallSettings(incoming), BackToBackCallSettings(outgoing, uri))`.
+//! The two legs are two independent dialogs: nothing identifying one (Via, Contact, Call-ID,
+//! tags, Record-Route) reaches the other; only the headers of an allow-list and the bodies
+//! cross, SDP with Tandem's own `o=` line per leg (RFC 3264 §8, `tandem_sdp::OriginRewriter`).
+//! Media flows peer to peer: Tandem never touches `c=`/`m=` and sends no RTP.
+//!
+//! Like the endpoint, the controller never reads a clock and never does I/O: `now` is an
+//! argument and it acts only through the endpoint's commands. It has no timer of its own.
+//! The application's event loop feeds it every endpoint event and drains its call events:
+//!
+//! ```
+//! use std::time::Instant;
+//! use tandem_call::{B2bua, CallEvent, CallSettings};
+//! use tandem_sip_core::{Endpoint, Event, Flow};
+//! use tandem_sip_msg::{Method, Uri};
+//!
+//! fn on_endpoint_event(
+//!     b2b: &mut B2bua,
+//!     ep: &mut Endpoint,
+//!     now: Instant,
+//!     event: Event,
+//!     agent: Flow,
+//! ) {
+//!     // The controller keeps the events of its calls and hands back the others.
+//!     if let Some(Event::Request { tx, request, .. }) = b2b.handle_event(ep, now, event) {
+//!         if request.method() == Some(Method::Invite) {
+//!             let target = Uri::parse("sip:agent@192.0.2.20").unwrap();
+//!             let settings = CallSettings::new(agent, target);
+//!             if b2b.establish(ep, now, tx, &request, settings).is_err() {
+//!                 let _ = ep.reply(now, tx, 500, "Server Internal Error");
+//!             }
+//!         }
+//!     }
+//!     while let Some(e) = b2b.poll_event() {
+//!         if let CallEvent::Ended { call, cause } = e {
+//!             println!("{call:?} ended: {cause:?}"); // write the CDR
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! Then drain the endpoint's `poll_output` as usual: every command the controller issued is
+//! queued there. The endpoint's own rules still apply first: list `UPDATE` and `INFO` in
+//! `EndpointConfig::allow` and the relayed body types (e.g. `application/dtmf-relay`) in
+//! `EndpointConfig::accept`, or the endpoint answers 405/415 before the controller sees them.
+//!
+//! What the controller does by itself (RFC 3261 unless noted):
+//! - **Leg B** ([`B2bua::establish`]): new Call-ID, From tag and CSeq, Tandem's Via and
+//!   Contact, `Max-Forwards` decremented (RFC 7332), the offer (or its absence: late offer)
+//!   relayed.
+//! - **Answers**: 101-199 relayed to leg A with the early-media SDP; a 2xx is ACKed on leg B
+//!   (§13.2.2.4; for a late offer, once leg A's ACK brings the answer) and relayed to leg A;
+//!   a failure maps to a final response on leg A per [`map_failure`].
+//! - **CANCEL** from leg A (§9.2) cancels leg B, at once or after its first provisional
+//!   response (§9.1); a 2xx crossing the CANCEL is ACKed and ended with BYE.
+//! - **BYE** from either leg is answered 200 and ends the other leg with BYE and
+//!   `Reason: SIP;cause=200;text="..."` (RFC 3326).
+//! - **Mid-call requests** (re-INVITE, UPDATE, INFO, ...) are relayed to the other leg, the
+//!   final response relayed back (a late-offer re-INVITE's answer travels in the ACKs);
+//!   a request crossing an INVITE in progress gets 491 (§14.2), and a far 491 is relayed.
+//!   REFER is answered 501 (transfers are scenario S2).
+//! - A leg lost (no ACK for the 2xx, session timer expiry RFC 4028 §10, 408/481 to an
+//!   in-dialog request §12.2.1.2) ends the call.
+
+mod b2bua;
+mod indialog;
+mod relay;
+mod types;
+
+pub use b2bua::B2bua;
+pub use relay::map_failure;
+pub use types::{
+    B2buaConfig, CallError, CallEvent, CallId, CallSettings, CallState, EndCause, Reason,
+};

@@ -1,0 +1,189 @@
+//! The public vocabulary of the call controller: settings, ids, states, events and errors.
+
+use tandem_sip_core::{DialogError, Flow, RespondError, SendError};
+use tandem_sip_msg::{HeaderName, Uri};
+
+/// Opaque handle of a back-to-back call. Ids are never reused, so a stale id never reaches a
+/// newer call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub(crate) u64);
+
+/// The settings of the outgoing leg (UCMA's `BackToBackCallSettings(call, destination)`).
+#[derive(Debug, Clone)]
+pub struct CallSettings {
+    /// Where leg B's INVITE goes (a resolved next hop: DNS belongs to the runtime).
+    pub destination: Flow,
+    /// Request-URI of leg B's INVITE; also its To URI.
+    pub target: Uri,
+    /// From of leg B (a name-addr without tag, e.g. `"Alice" <sip:alice@example.com>`).
+    /// `None`: leg A's display name and From URI (the caller id), with a new tag.
+    pub from: Option<String>,
+    /// Headers added to leg B's INVITE (after the copied ones), e.g. `X-Queue: sales`.
+    pub extra_headers: Vec<(HeaderName, String)>,
+    /// The pass-through allow-list: headers of leg A's INVITE (and of in-dialog requests of
+    /// either leg) copied to the other leg, in order and unfolded. Everything else stays on
+    /// its own leg (topology hiding): Via, Contact, Call-ID, tags, Record-Route and Route are
+    /// never copied even if listed.
+    pub pass_through: Vec<HeaderName>,
+}
+
+impl CallSettings {
+    /// Settings that call `target` through `destination`, with no extra header and an
+    /// empty allow-list.
+    pub fn new(destination: Flow, target: Uri) -> Self {
+        Self {
+            destination,
+            target,
+            from: None,
+            extra_headers: Vec::new(),
+            pass_through: Vec::new(),
+        }
+    }
+}
+
+/// Configuration of the call controller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct B2buaConfig {
+    /// `<username>` of Tandem's `o=` line on every leg (RFC 8866 §5.2).
+    pub origin_username: String,
+    /// `<unicast-address>` of Tandem's `o=` line (IPv4 or IPv6 literal). `None`: the local
+    /// address of leg B's destination flow.
+    pub origin_address: Option<String>,
+}
+
+impl Default for B2buaConfig {
+    fn default() -> Self {
+        Self {
+            origin_username: "tandem".to_owned(),
+            origin_address: None,
+        }
+    }
+}
+
+/// The states of a back-to-back call, as UCMA's `CallState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallState {
+    /// Created, nothing sent yet.
+    Idle,
+    /// Leg B's INVITE is in progress; leg A has been sent at most provisional responses.
+    Establishing,
+    /// Leg B answered 2xx and the 2xx was relayed to leg A.
+    Established,
+    /// One leg ended or the application asked; waiting for the other leg's BYE, CANCEL or
+    /// INVITE to complete.
+    Terminating,
+    /// Both legs are over; the call is forgotten right after [`CallEvent::Ended`].
+    Terminated,
+}
+
+/// Why a call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndCause {
+    /// Leg A (the caller) sent BYE.
+    CallerHangUp,
+    /// Leg B (the callee) sent BYE.
+    CalleeHangUp,
+    /// Leg A cancelled its INVITE (RFC 3261 §9.2), or sent BYE before the answer.
+    Cancelled,
+    /// Leg B answered the INVITE with a final non-2xx `status`; leg A got `relayed`.
+    Rejected {
+        /// Leg B's status code.
+        status: u16,
+        /// The status sent to leg A (see [`map_failure`](crate::map_failure)).
+        relayed: u16,
+    },
+    /// Leg B never answered the INVITE (Timer B, or the transport failed); leg A got 408.
+    NoAnswer,
+    /// The application called [`B2bua::terminate`](crate::B2bua::terminate).
+    Terminated,
+    /// Leg A never acknowledged the 2xx (Timer L, RFC 6026 §7.1).
+    AckTimeout,
+    /// A leg's session timer expired (RFC 4028 §10) or an in-dialog request got 408/481 or
+    /// no answer (RFC 3261 §12.2.1.2): the leg is lost, the call ends.
+    LegLost,
+    /// A message of leg B could not be relayed (e.g. an answer whose SDP does not parse).
+    Failed(String),
+}
+
+/// What the call controller reports to the application ([`B2bua::poll_event`]).
+///
+/// [`B2bua::poll_event`]: crate::B2bua::poll_event
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallEvent {
+    /// The call moved to `state`.
+    StateChanged {
+        /// The call.
+        call: CallId,
+        /// Its new state.
+        state: CallState,
+    },
+    /// The call is over (after `StateChanged { state: Terminated }`); its id is dead.
+    Ended {
+        /// The call.
+        call: CallId,
+        /// Why.
+        cause: EndCause,
+    },
+}
+
+/// A reason for ending a call, sent in the `Reason` header of the BYEs (RFC 3326).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    /// The SIP status code put in `cause` (RFC 3326 §2: `protocol = SIP`).
+    pub cause: u16,
+    /// The `text` parameter (without quotes; `"` and `\` are dropped).
+    pub text: String,
+}
+
+impl Reason {
+    /// A `SIP;cause=..;text=".."` reason.
+    pub fn new(cause: u16, text: &str) -> Self {
+        Self {
+            cause,
+            text: text.to_owned(),
+        }
+    }
+
+    /// The header value, `SIP;cause=200;text="Call completed"`.
+    pub fn header_value(&self) -> String {
+        let text: String = self
+            .text
+            .chars()
+            .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+            .collect();
+        format!("SIP;cause={};text=\"{text}\"", self.cause)
+    }
+}
+
+/// Why [`B2bua::establish`](crate::B2bua::establish) or
+/// [`B2bua::terminate`](crate::B2bua::terminate) refused. Nothing was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The call id is unknown or the call has ended.
+    #[error("no such call")]
+    NoSuchCall,
+    /// The message is not an initial INVITE (a request without To tag).
+    #[error("not an initial INVITE")]
+    NotAnInitialInvite,
+    /// The server transaction already belongs to a call.
+    #[error("the INVITE already belongs to a call")]
+    AlreadyInCall,
+    /// `Max-Forwards: 0` on leg A: relaying would loop (RFC 7332 §3; answer 483).
+    #[error("Max-Forwards exhausted")]
+    TooManyHops,
+    /// The offer's SDP does not parse, so Tandem cannot own its `o=` line (answer 488).
+    #[error("the session description does not parse")]
+    BadSdp,
+    /// A header value of the settings is not a valid single-line value.
+    #[error("invalid header in the settings: {0}")]
+    BadHeader(String),
+    /// The endpoint refused to send leg B's INVITE.
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// The endpoint refused a response.
+    #[error(transparent)]
+    Respond(#[from] RespondError),
+    /// The endpoint refused an in-dialog request.
+    #[error(transparent)]
+    Dialog(#[from] DialogError),
+}
