@@ -157,6 +157,42 @@ else
 fi
 result "SIPp RTP stream into a room, recorded intact" $rc
 
+# 8. Scenario 1, back to back: SIPp UAC -> Tandem ([[route]] in tests/interop/b2b.toml) ->
+#    SIPp UAS. First 5 traced calls: the UAS sees Tandem's own Via/Contact/Call-ID (topology
+#    hidden), the passed-through Subject and the route's extra header; then 1,000 calls at
+#    100 calls/s with 0 failed.
+b2b_port=15074
+"$tandem" serve --config tests/interop/b2b.toml --sip 127.0.0.1:$b2b_port --http 127.0.0.1:18094 \
+  --data "$work/data-b2b" > "$work/tandem-b2b.log" 2>&1 &
+pids+=($!)
+sleep 1
+b2b() { # name calls rate trace?
+  local dir="$work/b2b-$1"; mkdir -p "$dir"
+  ( cd "$dir"; timeout 120 sipp -sf "$root/tests/interop/uas.xml" -i 127.0.0.1 -p 15080 -m "$2" -nostdin \
+      -buff_size 4194304 -trace_err ${4:-} > uas.log 2>&1 ) &
+  local uas=$!
+  sleep 0.5
+  local rc=0
+  ( cd "$dir"; timeout 120 sipp -sf "$root/tests/interop/uac.xml" "127.0.0.1:$b2b_port" -s callee \
+      -i 127.0.0.1 -p 15061 -mi 127.0.0.1 -mp 17000 -d 100 -r "$3" -m "$2" -l "$2" -nostdin \
+      -buff_size 4194304 -trace_err > uac.log 2>&1 ) || rc=$?
+  wait $uas || rc=$?
+  grep -q "Successful call *| *0 *| *$2 " "$dir/uac.log" || rc=1
+  return $rc
+}
+rc=0; b2b traced 5 5 -trace_msg || rc=$?
+msgs=$(ls "$work"/b2b-traced/uas_*_messages.log 2>/dev/null | head -n 1)
+if [ -z "$msgs" ]; then rc=1; else
+  grep -q "^X-Tandem-Route: interop" "$msgs" || { echo "interop: no route header on leg B"; rc=1; }
+  grep -q "^Subject: B2BUA test" "$msgs" || { echo "interop: Subject not passed through"; rc=1; }
+  if grep -E "^(Via|Contact|Record-Route):.*:15061" "$msgs"; then echo "interop: leg A leaked"; rc=1; fi
+  if grep -E "^Call-ID: .*@127.0.0.1" "$msgs"; then echo "interop: leg A Call-ID leaked"; rc=1; fi
+fi
+result "b2b: 5 calls, topology hidden, headers as configured" $rc
+rc=0; b2b load 1000 100 || rc=$?
+grep -E "Successful call|Failed call" "$work/b2b-load/uac.log" | tail -n 2
+result "b2b: 1,000 calls at 100 calls/s, 0 failed" $rc
+
 # The server must still be alive and must not have panicked.
 if grep -q "panicked" "$work"/tandem*.log; then
   grep -m3 "panicked" "$work"/tandem*.log; result "no panic in the server log" 1

@@ -246,7 +246,14 @@ impl B2bua {
             m.push_header(name, value).map_err(bad)?;
         }
         relay::set_body(&mut m, body).map_err(bad)?;
-        let b_tx = ep.send_request(now, m, outgoing.destination)?;
+        let b_tx = if outgoing.fallbacks.is_empty() {
+            ep.send_request(now, m, outgoing.destination)?
+        } else {
+            let targets = std::iter::once(outgoing.destination)
+                .chain(outgoing.fallbacks.iter().copied())
+                .collect();
+            ep.send_request_to_targets(now, m, targets)?
+        };
 
         let id = CallId(self.next_id);
         self.next_id += 1;

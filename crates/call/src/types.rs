@@ -13,6 +13,9 @@ pub struct CallId(pub(crate) u64);
 pub struct CallSettings {
     /// Where leg B's INVITE goes (a resolved next hop: DNS belongs to the runtime).
     pub destination: Flow,
+    /// Next hops tried in order when `destination` times out, fails at the transport or
+    /// answers 503 (RFC 3263 §4.3; the endpoint walks the list under one transaction handle).
+    pub fallbacks: Vec<Flow>,
     /// Request-URI of leg B's INVITE; also its To URI.
     pub target: Uri,
     /// From of leg B (a name-addr without tag, e.g. `"Alice" <sip:alice@example.com>`).
@@ -33,6 +36,7 @@ impl CallSettings {
     pub fn new(destination: Flow, target: Uri) -> Self {
         Self {
             destination,
+            fallbacks: Vec::new(),
             target,
             from: None,
             extra_headers: Vec::new(),

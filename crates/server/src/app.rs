@@ -10,12 +10,13 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use bytes::Bytes;
+use tandem_call::{B2bua, B2buaConfig, CallEvent, CallSettings};
 use tandem_media::codec::CodecKind;
 use tandem_runtime::media::{LegSpec, MediaEngine};
 use tandem_sdp::{MediaKind, SessionDescription};
 use tandem_sip_core::auth::{AuthKind, AuthOutcome, DigestAuthenticator, Secret};
 use tandem_sip_core::registrar::{Aor, Registrar};
-use tandem_sip_core::{Endpoint, Event, Flow, ServerTxId};
+use tandem_sip_core::{Endpoint, Event, Flow, ServerTxId, Transport};
 use tandem_sip_msg::headers::{CallId, ToHeader};
 use tandem_sip_msg::{HeaderName, Message, Method, Uri};
 use tracing::{debug, info, warn};
@@ -28,6 +29,8 @@ pub(crate) const ALLOW: &[Method] = &[
     Method::Bye,
     Method::Options,
     Method::Register,
+    Method::Update,
+    Method::Info,
 ];
 
 /// A call joined to a room.
@@ -37,8 +40,20 @@ struct RoomCall {
     invite: ServerTxId,
 }
 
+/// A compiled `[[route]]`.
+pub(crate) struct Route {
+    pub(crate) pattern: regex::Regex,
+    /// Request-URI of the outgoing leg and its next hop, in order of preference.
+    pub(crate) targets: Vec<(Uri, SocketAddr, Transport)>,
+    pub(crate) headers: Vec<(HeaderName, String)>,
+    pub(crate) pass_through: Vec<HeaderName>,
+    pub(crate) from: Option<String>,
+}
+
 /// The server's application state.
 pub(crate) struct App {
+    b2bua: B2bua,
+    routes: Vec<Route>,
     media: MediaEngine,
     conference_prefix: String,
     accounts: Accounts,
@@ -55,8 +70,19 @@ pub(crate) struct Accounts {
 }
 
 impl App {
-    pub(crate) fn new(media: MediaEngine, conference_prefix: String, accounts: Accounts) -> Self {
+    pub(crate) fn new(
+        media: MediaEngine,
+        conference_prefix: String,
+        accounts: Accounts,
+        routes: Vec<Route>,
+    ) -> Self {
+        let b2bua = B2bua::new(B2buaConfig {
+            origin_username: "tandem".to_owned(),
+            origin_address: None,
+        });
         Self {
+            b2bua,
+            routes,
             media,
             conference_prefix,
             accounts,
@@ -65,8 +91,21 @@ impl App {
         }
     }
 
-    /// Handles one endpoint event.
+    /// Handles one endpoint event: the back-to-back calls take theirs first.
     pub(crate) fn handle_event(&mut self, ep: &mut Endpoint, now: Instant, event: Event) {
+        let rest = self.b2bua.handle_event(ep, now, event);
+        if let Some(event) = rest {
+            self.handle_own_event(ep, now, event);
+        }
+        while let Some(e) = self.b2bua.poll_event() {
+            match e {
+                CallEvent::Ended { call, cause } => info!(?call, ?cause, "back-to-back call ended"),
+                other => debug!(event = ?other, "back-to-back call"),
+            }
+        }
+    }
+
+    fn handle_own_event(&mut self, ep: &mut Endpoint, now: Instant, event: Event) {
         match event {
             Event::Request { tx, request, flow } => {
                 self.handle_request(ep, now, tx, &request, flow)
@@ -124,7 +163,7 @@ impl App {
             _ if in_dialog => ep.reply(now, tx, 481, "Call/Transaction Does Not Exist"),
             Some(Method::Invite) => match self.room_of(request) {
                 Some(room) => self.join_room(ep, now, tx, request, flow, room, call_id),
-                None => ep.reply(now, tx, 404, "Not Found"),
+                None => self.route(ep, now, tx, request, flow),
             },
             _ => ep.reply(now, tx, 501, "Not Implemented"),
         };
@@ -182,6 +221,49 @@ impl App {
         let mut r = ep.make_response(tx, decision.status, decision.reason)?;
         decision.apply_to(&mut r)?;
         ep.respond(now, tx, r)
+    }
+
+    /// Scenario S1: the first `[[route]]` whose pattern matches the Request-URI turns the
+    /// INVITE into a back-to-back call; no match is 404.
+    fn route(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Message,
+        flow: Flow,
+    ) -> Result<(), tandem_sip_core::RespondError> {
+        let uri = request.request_line().map(|l| l.uri).unwrap_or_default();
+        let Some(route) = self.routes.iter().find(|r| r.pattern.is_match(uri)) else {
+            return ep.reply(now, tx, 404, "Not Found");
+        };
+        let flow_to = |(_, addr, transport): &(Uri, SocketAddr, Transport)| Flow {
+            transport: *transport,
+            local: flow.local,
+            remote: *addr,
+        };
+        let Some(first) = route.targets.first() else {
+            return ep.reply(now, tx, 500, "Server Internal Error");
+        };
+        let mut settings = CallSettings::new(flow_to(first), first.0.clone());
+        settings.fallbacks = route.targets.iter().skip(1).map(flow_to).collect();
+        settings.extra_headers = route.headers.clone();
+        settings.pass_through = route.pass_through.clone();
+        settings.from = route.from.clone();
+        match self.b2bua.establish(ep, now, tx, request, settings) {
+            Ok(call) => {
+                info!(?call, target = %first.0, "back-to-back call");
+                Ok(())
+            }
+            Err(e) => {
+                warn!(error = %e, "back-to-back call not established");
+                // The controller answers what it can (e.g. 483); otherwise fail the INVITE.
+                match ep.reply(now, tx, 500, "Server Internal Error") {
+                    Err(tandem_sip_core::RespondError::AlreadyFinal) | Ok(()) => Ok(()),
+                    Err(other) => Err(other),
+                }
+            }
+        }
     }
 
     /// The room named by a conference Request-URI (`sip:conf-sales@host` → `sales`).

@@ -32,6 +32,50 @@ pub(crate) struct Config {
     /// Accounts that may register, each `[[user]]` with `name` and `password`.
     #[serde(default, rename = "user")]
     pub(crate) users: Vec<UserConfig>,
+    /// Back-to-back routes, first match wins: `[[route]]` with `match` and `destination`.
+    #[serde(default, rename = "route")]
+    pub(crate) routes: Vec<RouteConfig>,
+}
+
+/// `[[route]]`: an incoming INVITE whose Request-URI matches `match` becomes a back-to-back
+/// call to `destination` (scenario S1).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RouteConfig {
+    /// Regular expression on the Request-URI as written (e.g. `^sip:.*`).
+    #[serde(rename = "match")]
+    pub(crate) pattern: String,
+    /// A SIP URI, or a list tried in order (the next on timeout, transport error or 503).
+    pub(crate) destination: Destinations,
+    /// Headers added to the outgoing leg.
+    #[serde(default)]
+    pub(crate) headers: std::collections::BTreeMap<String, String>,
+    /// Headers of the incoming leg copied to the outgoing one (and in-dialog both ways).
+    #[serde(default)]
+    pub(crate) pass_through: Vec<String>,
+    /// From of the outgoing leg (a name-addr); default: the caller's.
+    #[serde(default)]
+    pub(crate) from: Option<String>,
+}
+
+/// One destination or several.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub(crate) enum Destinations {
+    /// `destination = "sip:..."`.
+    One(String),
+    /// `destination = ["sip:...", "sip:..."]`.
+    Many(Vec<String>),
+}
+
+impl Destinations {
+    /// The URIs in order.
+    pub(crate) fn uris(&self) -> Vec<&str> {
+        match self {
+            Self::One(u) => vec![u.as_str()],
+            Self::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// `[registrar]`.
@@ -494,6 +538,56 @@ impl Config {
                 ));
             }
         }
+        for (i, r) in self.routes.iter().enumerate() {
+            if let Err(e) = regex::Regex::new(&r.pattern) {
+                return Err(semantic(
+                    &format!("route[{i}].match"),
+                    &format!("not a regular expression: {e}"),
+                ));
+            }
+            let uris = r.destination.uris();
+            if uris.is_empty() {
+                return Err(semantic(
+                    &format!("route[{i}].destination"),
+                    "at least one URI is needed",
+                ));
+            }
+            for u in uris {
+                match tandem_sip_msg::Uri::parse(u) {
+                    Ok(tandem_sip_msg::Uri::Sip(sip)) if sip.host.ip().is_some() => {}
+                    Ok(tandem_sip_msg::Uri::Sip(_)) => {
+                        return Err(semantic(
+                            &format!("route[{i}].destination"),
+                            &format!("`{u}`: only IP addresses are routed yet (no DNS in routes)"),
+                        ));
+                    }
+                    _ => {
+                        return Err(semantic(
+                            &format!("route[{i}].destination"),
+                            &format!("`{u}` is not a sip: or sips: URI"),
+                        ));
+                    }
+                }
+            }
+            for (name, value) in &r.headers {
+                if name.is_empty()
+                    || !name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+                {
+                    return Err(semantic(
+                        &format!("route[{i}].headers"),
+                        &format!("`{name}` is not a header name"),
+                    ));
+                }
+                if value.contains(['\r', '\n']) {
+                    return Err(semantic(
+                        &format!("route[{i}].headers.{name}"),
+                        "must be one line",
+                    ));
+                }
+            }
+        }
         let t = &self.sip.timers;
         if t.t1_ms == 0 {
             return Err(semantic("sip.timers.t1_ms", "must be at least 1"));
@@ -643,6 +737,31 @@ mod tests {
         assert_eq!(*line, 3);
         let err = parse("[sip]\nmax_transactions = 0\n").unwrap_err();
         assert!(err.to_string().contains("sip.max_transactions"), "{err}");
+    }
+
+    #[test]
+    fn routes() {
+        let c =
+            parse("[[route]]\nmatch = \"^sip:.*\"\ndestination = \"sip:callee@127.0.0.1:5080\"\n")
+                .unwrap();
+        assert_eq!(
+            c.routes[0].destination.uris(),
+            ["sip:callee@127.0.0.1:5080"]
+        );
+        let c = parse("[[route]]\nmatch = \"^sip:1\"\ndestination = [\"sip:a@127.0.0.1:5080\", \"sip:b@127.0.0.2\"]\npass_through = [\"Subject\"]\n[route.headers]\nX-Queue = \"sales\"\n").unwrap();
+        assert_eq!(c.routes[0].destination.uris().len(), 2);
+        assert_eq!(c.routes[0].headers["X-Queue"], "sales");
+        let err =
+            parse("[[route]]\nmatch = \"(\"\ndestination = \"sip:a@127.0.0.1\"\n").unwrap_err();
+        assert!(err.to_string().contains("route[0].match"), "{err}");
+        let err = parse("[[route]]\nmatch = \".\"\ndestination = \"http://x\"\n").unwrap_err();
+        assert!(err.to_string().contains("route[0].destination"), "{err}");
+        let err =
+            parse("[[route]]\nmatch = \".\"\ndestinaton = \"sip:a@127.0.0.1\"\n").unwrap_err();
+        let ConfigError::Invalid { line, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*line, 3);
     }
 
     #[test]

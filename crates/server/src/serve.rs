@@ -145,7 +145,8 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         ..MediaConfig::default()
     })?;
     let accounts = accounts(&config)?;
-    let mut app = app::App::new(media, config.conference.prefix.clone(), accounts);
+    let routes = routes(&config)?;
+    let mut app = app::App::new(media, config.conference.prefix.clone(), accounts, routes);
     sip.run(
         endpoint,
         move |ep, now, event| app.handle_event(ep, now, event),
@@ -153,6 +154,50 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     )
     .await?;
     Ok(())
+}
+
+/// `[[route]]` tables compiled (the config check already validated them).
+fn routes(config: &Config) -> Result<Vec<app::Route>, Box<dyn std::error::Error>> {
+    use tandem_sip_msg::{HeaderName, Uri};
+    let mut out = Vec::new();
+    for (i, r) in config.routes.iter().enumerate() {
+        let pattern =
+            regex::Regex::new(&r.pattern).map_err(|e| format!("route[{i}].match: {e}"))?;
+        let mut targets = Vec::new();
+        for u in r.destination.uris() {
+            let uri = Uri::parse(u).map_err(|e| format!("route[{i}].destination `{u}`: {e}"))?;
+            let Some(sip) = uri.as_sip() else {
+                return Err(format!("route[{i}].destination `{u}`: not a SIP URI").into());
+            };
+            let ip = sip
+                .host
+                .ip()
+                .ok_or_else(|| format!("route[{i}].destination `{u}`: not an IP address"))?;
+            let tcp = sip
+                .param("transport")
+                .flatten()
+                .is_some_and(|t| t.eq_ignore_ascii_case("tcp"));
+            let transport = if tcp {
+                tandem_sip_core::Transport::Tcp
+            } else {
+                tandem_sip_core::Transport::Udp
+            };
+            let addr = std::net::SocketAddr::new(ip, sip.port.unwrap_or(5060));
+            targets.push((uri.clone(), addr, transport));
+        }
+        out.push(app::Route {
+            pattern,
+            targets,
+            headers: r
+                .headers
+                .iter()
+                .map(|(n, v)| (HeaderName::new(n), v.clone()))
+                .collect(),
+            pass_through: r.pass_through.iter().map(|n| HeaderName::new(n)).collect(),
+            from: r.from.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// The registrar and digest authenticator from `[registrar]` and `[[user]]`.
