@@ -131,3 +131,42 @@ pub fn header_values(m: &Message, name: &HeaderName) -> Vec<String> {
         .map(|v| String::from_utf8_lossy(v).into_owned())
         .collect()
 }
+
+/// The INVITE the caller of the two-node scenarios sends: to `sip:b@127.0.0.2:5062`, from
+/// `sip:a@127.0.0.1`, with its Contact at `127.0.0.1:5061` so in-dialog requests come back.
+pub fn invite_b(call_id: &str, cseq: u32) -> Result<Message, EditError> {
+    let mut invite = request(
+        &Method::Invite,
+        "sip:b@127.0.0.2:5062",
+        "sip:a@127.0.0.1",
+        call_id,
+        cseq,
+    )?;
+    invite.replace_header(&HeaderName::Contact, "<sip:a@127.0.0.1:5061>")?;
+    Ok(invite)
+}
+
+/// Sends `invite` from `uac` to `uas`, lets `settle` of virtual time pass (the nodes' scripts
+/// answer and ACK), and returns the client transaction with the dialog each side holds
+/// (UAC's, UAS's); `None` when either side has no dialog.
+pub fn establish(
+    w: &mut crate::World,
+    uac: crate::NodeId,
+    uas: crate::NodeId,
+    invite: Message,
+    settle: std::time::Duration,
+) -> Option<(
+    tandem_sip_core::ClientTxId,
+    tandem_sip_core::DialogId,
+    tandem_sip_core::DialogId,
+)> {
+    let flow = w.flow(uac, uas);
+    let tx = w
+        .command(uac, |ep, now| ep.send_request(now, invite, flow))
+        .ok()?;
+    w.run_for(settle);
+    let a = w.node(uac).endpoint.dialog_of_client_tx(tx)?;
+    let (stx, _) = received(&w.node(uas).events, &Method::Invite)?;
+    let b = w.node(uas).endpoint.dialog_of_server_tx(stx)?;
+    Some((tx, a, b))
+}

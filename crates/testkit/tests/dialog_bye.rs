@@ -8,10 +8,10 @@ mod common;
 
 use std::time::Duration;
 
-use tandem_sip_core::{ClientTxId, DialogId, DialogRole, DialogState};
+use tandem_sip_core::{DialogId, DialogRole, DialogState};
 use tandem_sip_msg::headers::CSeq;
 use tandem_sip_msg::{HeaderName, Method};
-use tandem_testkit::sip::{dialog_ua, header_values, received, request, sent};
+use tandem_testkit::sip::{dialog_ua, establish, header_values, invite_b, sent};
 use tandem_testkit::{LinkConfig, NodeId, World};
 
 const RR_UAC_SIDE: &str = "<sip:p1@127.0.0.1:5061;lr>";
@@ -21,18 +21,8 @@ const RR_UAS_SIDE: &str = "<sip:p2@127.0.0.2:5062;lr>";
 fn call(w: &mut World, uac: NodeId, uas: NodeId, call_id: &str) -> (DialogId, DialogId) {
     w.set_script(uas, dialog_ua);
     w.set_script(uac, dialog_ua);
-    let flow = w.flow(uac, uas);
-    let mut invite = request(
-        &Method::Invite,
-        "sip:b@127.0.0.2:5062",
-        "sip:a@127.0.0.1",
-        call_id,
-        1,
-    )
-    .unwrap();
-    invite
-        .replace_header(&HeaderName::Contact, "<sip:a@127.0.0.1:5061>")
-        .unwrap();
+    let _flow = w.flow(uac, uas);
+    let mut invite = invite_b(call_id, 1).unwrap();
     // As a proxy next to the UAS would have put them: top = nearest the UAS... here, the peers.
     invite
         .push_header(&HeaderName::RecordRoute, RR_UAC_SIDE)
@@ -40,13 +30,7 @@ fn call(w: &mut World, uac: NodeId, uas: NodeId, call_id: &str) -> (DialogId, Di
     invite
         .push_header(&HeaderName::RecordRoute, RR_UAS_SIDE)
         .unwrap();
-    let tx: ClientTxId = w
-        .command(uac, |ep, now| ep.send_request(now, invite, flow))
-        .unwrap();
-    w.run_for(Duration::from_millis(200));
-    let a = w.node(uac).endpoint.dialog_of_client_tx(tx).unwrap();
-    let (stx, _) = received(&w.node(uas).events, &Method::Invite).unwrap();
-    let b = w.node(uas).endpoint.dialog_of_server_tx(stx).unwrap();
+    let (_, a, b) = establish(w, uac, uas, invite, Duration::from_millis(200)).unwrap();
     (a, b)
 }
 

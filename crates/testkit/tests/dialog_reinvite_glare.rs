@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tandem_sip_core::{DialogId, Event};
 use tandem_sip_msg::{HeaderName, Method};
-use tandem_testkit::sip::{dialog_ua, received, request};
+use tandem_testkit::sip::{dialog_ua, establish, invite_b};
 use tandem_testkit::{LinkConfig, NodeId};
 
 /// (node, when the 491 arrived, the delay drawn).
@@ -49,25 +49,9 @@ fn crossing_reinvites_both_get_491_and_retry_after_the_rfc_delays() {
     let retries: Retries = Rc::default();
     w.set_script(uac, glare_aware(uac, retries.clone()));
     w.set_script(uas, glare_aware(uas, retries.clone()));
-    let flow = w.flow(uac, uas);
-    let mut invite = request(
-        &Method::Invite,
-        "sip:b@127.0.0.2:5062",
-        "sip:a@127.0.0.1",
-        "glare",
-        1,
-    )
-    .unwrap();
-    invite
-        .replace_header(&HeaderName::Contact, "<sip:a@127.0.0.1:5061>")
-        .unwrap();
-    let tx = w
-        .command(uac, |ep, now| ep.send_request(now, invite, flow))
-        .unwrap();
-    w.run_for(Duration::from_millis(200));
-    let a = w.node(uac).endpoint.dialog_of_client_tx(tx).unwrap();
-    let (stx, _) = received(&w.node(uas).events, &Method::Invite).unwrap();
-    let b = w.node(uas).endpoint.dialog_of_server_tx(stx).unwrap();
+    let _flow = w.flow(uac, uas);
+    let invite = invite_b("glare", 1).unwrap();
+    let (_, a, b) = establish(&mut w, uac, uas, invite, Duration::from_millis(200)).unwrap();
 
     // Both re-INVITE at the same instant.
     reinvite(&mut w, uac, a);
@@ -155,17 +139,7 @@ fn reinvite_before_the_ack_of_our_2xx_gets_500_with_retry_after() {
     let (mut w, uac, uas) = common::pair(52, LinkConfig::default());
     w.set_script(uas, dialog_ua); // answers 200; the UAC's TU holds its ACK back
     let flow = w.flow(uac, uas);
-    let mut invite = request(
-        &Method::Invite,
-        "sip:b@127.0.0.2:5062",
-        "sip:a@127.0.0.1",
-        "early-reinvite",
-        1,
-    )
-    .unwrap();
-    invite
-        .replace_header(&HeaderName::Contact, "<sip:a@127.0.0.1:5061>")
-        .unwrap();
+    let invite = invite_b("early-reinvite", 1).unwrap();
     let tx = w
         .command(uac, |ep, now| ep.send_request(now, invite, flow))
         .unwrap();

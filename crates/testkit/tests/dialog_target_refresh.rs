@@ -9,29 +9,13 @@ use std::time::Duration;
 
 use tandem_sip_core::{DialogId, DialogState, Event};
 use tandem_sip_msg::{HeaderName, Method};
-use tandem_testkit::sip::{ack_invite_2xx, dialog_ua, received, request, sent};
+use tandem_testkit::sip::{ack_invite_2xx, dialog_ua, establish, invite_b, sent};
 use tandem_testkit::{LinkConfig, NodeId, World};
 
 fn call(w: &mut World, uac: NodeId, uas: NodeId, call_id: &str) -> (DialogId, DialogId) {
-    let flow = w.flow(uac, uas);
-    let mut invite = request(
-        &Method::Invite,
-        "sip:b@127.0.0.2:5062",
-        "sip:a@127.0.0.1",
-        call_id,
-        1,
-    )
-    .unwrap();
-    invite
-        .replace_header(&HeaderName::Contact, "<sip:a@127.0.0.1:5061>")
-        .unwrap();
-    let tx = w
-        .command(uac, |ep, now| ep.send_request(now, invite, flow))
-        .unwrap();
-    w.run_for(Duration::from_millis(200));
-    let a = w.node(uac).endpoint.dialog_of_client_tx(tx).unwrap();
-    let (stx, _) = received(&w.node(uas).events, &Method::Invite).unwrap();
-    let b = w.node(uas).endpoint.dialog_of_server_tx(stx).unwrap();
+    let _flow = w.flow(uac, uas);
+    let invite = invite_b(call_id, 1).unwrap();
+    let (_, a, b) = establish(w, uac, uas, invite, Duration::from_millis(200)).unwrap();
     (a, b)
 }
 

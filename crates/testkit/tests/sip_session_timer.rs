@@ -14,7 +14,7 @@ use tandem_sip_core::{
 };
 use tandem_sip_msg::headers::{CSeq, SessionExpires};
 use tandem_sip_msg::{HeaderName, Method};
-use tandem_testkit::sip::{dialog_ua, header_values, received, request, sent};
+use tandem_testkit::sip::{dialog_ua, establish, header_values, invite_b, sent};
 use tandem_testkit::{LinkConfig, NodeId, World};
 
 fn config(seed: u64, interval: u64, min_se: u64) -> EndpointConfig {
@@ -47,25 +47,9 @@ fn call(
     uas: NodeId,
     call_id: &str,
 ) -> (ClientTxId, DialogId, DialogId) {
-    let flow = w.flow(uac, uas);
-    let mut invite = request(
-        &Method::Invite,
-        "sip:b@127.0.0.2:5062",
-        "sip:a@127.0.0.1",
-        call_id,
-        1,
-    )
-    .unwrap();
-    invite
-        .replace_header(&HeaderName::Contact, "<sip:a@127.0.0.1:5061>")
-        .unwrap();
-    let tx = w
-        .command(uac, |ep, now| ep.send_request(now, invite, flow))
-        .unwrap();
-    w.run_for(Duration::from_millis(300));
-    let a = w.node(uac).endpoint.dialog_of_client_tx(tx).unwrap();
-    let (stx, _) = received(&w.node(uas).events, &Method::Invite).unwrap();
-    let b = w.node(uas).endpoint.dialog_of_server_tx(stx).unwrap();
+    let _flow = w.flow(uac, uas);
+    let invite = invite_b(call_id, 1).unwrap();
+    let (tx, a, b) = establish(w, uac, uas, invite, Duration::from_millis(300)).unwrap();
     (tx, a, b)
 }
 
@@ -242,17 +226,7 @@ fn without_update_the_refresh_is_a_reinvite_with_the_last_offer() {
     let flow = w.flow(uac, uas);
     let sdp = "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
                m=audio 4000 RTP/AVP 0\r\n";
-    let mut invite = request(
-        &Method::Invite,
-        "sip:b@127.0.0.2:5062",
-        "sip:a@127.0.0.1",
-        "st-3",
-        1,
-    )
-    .unwrap();
-    invite
-        .replace_header(&HeaderName::Contact, "<sip:a@127.0.0.1:5061>")
-        .unwrap();
+    let mut invite = invite_b("st-3", 1).unwrap();
     invite
         .set_body(
             Some("application/sdp"),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tandem_sip_core::{DialogId, DialogState, Event};
 use tandem_sip_msg::headers::CSeq;
 use tandem_sip_msg::{HeaderName, Method};
-use tandem_testkit::sip::{dialog_ua, received, request, sent};
+use tandem_testkit::sip::{dialog_ua, invite_b, received, sent};
 use tandem_testkit::{NodeId, World};
 
 fn update(w: &mut World, node: NodeId, d: DialogId, contact: &str) {
@@ -56,17 +56,7 @@ fn update_in_early_and_confirmed_dialogs() {
         }
     });
     let flow = w.flow(uac, uas);
-    let mut invite = request(
-        &Method::Invite,
-        "sip:b@127.0.0.2:5062",
-        "sip:a@127.0.0.1",
-        "update-1",
-        1,
-    )
-    .unwrap();
-    invite
-        .replace_header(&HeaderName::Contact, "<sip:a@127.0.0.1:5061>")
-        .unwrap();
+    let invite = invite_b("update-1", 1).unwrap();
     let tx = w
         .command(uac, |ep, now| ep.send_request(now, invite, flow))
         .unwrap();
