@@ -5,7 +5,7 @@
 use bytes::Bytes;
 
 use crate::error::EditError;
-use crate::header::{HeaderName, OTHER_ID};
+use crate::header::{HeaderName, OTHER_ID, known_id};
 use crate::headers::Via;
 use crate::lex::{is_lws, is_token, is_token_str};
 use crate::limits::Limits;
@@ -235,16 +235,15 @@ impl Message {
         let ve = self.extra.len();
         self.extra.extend_from_slice(b"\r\n");
         self.edited = true;
-        let id = std::str::from_utf8(name)
-            .ok()
-            .and_then(|n| HeaderName::new(n).id())
-            .unwrap_or(OTHER_ID);
+        // Same id as `HeaderName::new(name).id()`, without building the name.
+        let id = known_id(name).unwrap_or(OTHER_ID);
         HeaderSpan {
             src: Src::Extra,
             id,
             line: (off(start), off(self.extra.len())),
             name_end: off(name_end),
             value: (off(vs), off(ve)),
+            _pad: 0,
         }
     }
 }

@@ -16,11 +16,35 @@ macro_rules! header_names {
             Other(String),
         }
 
+        /// The known names as a field-less enum: its discriminant is the span id.
+        #[derive(Clone, Copy)]
+        #[allow(dead_code, reason = "only the discriminants are used")]
+        enum Idx {
+            $( $var, )*
+        }
+
         /// (name, long form, compact form) in declaration order; the index is the id stored in
         /// header spans.
         pub(crate) static KNOWN: &[(HeaderName, &str, Option<u8>)] = &[
             $( (HeaderName::$var, $long, header_names!(@c $($compact)?)), )*
         ];
+
+        /// Long forms by id (a `const` copy of `KNOWN`'s second column for the lookup tables).
+        const LONG: &[&str] = &[ $( $long, )* ];
+
+        /// Compact forms by id.
+        const COMPACT: &[Option<u8>] = &[ $( header_names!(@c $($compact)?), )* ];
+
+        impl HeaderName {
+            /// Id of a known variant (`None` for `Other`), without looking at `KNOWN`.
+            #[inline]
+            fn variant_id(&self) -> Option<u8> {
+                match self {
+                    $( Self::$var => Some(Idx::$var as u8), )*
+                    Self::Other(_) => None,
+                }
+            }
+        }
     };
     (@c $c:literal) => { Some($c) };
     (@c) => { None };
@@ -173,15 +197,16 @@ impl HeaderName {
     }
 
     /// The canonical name of a known header, `"extension header"` for `Other`.
+    #[inline]
     pub(crate) fn static_name(&self) -> &'static str {
         self.id()
-            .map_or("extension header", |i| KNOWN[usize::from(i)].1)
+            .map_or("extension header", |i| LONG[usize::from(i)])
     }
 
     /// The compact form (RFC 3261 §7.3.3 and extensions), if the header has one.
     pub fn compact(&self) -> Option<char> {
         self.id()
-            .and_then(|i| KNOWN[usize::from(i)].2)
+            .and_then(|i| COMPACT[usize::from(i)])
             .map(char::from)
     }
 
@@ -200,13 +225,11 @@ impl HeaderName {
 
     /// Span id: index in [`KNOWN`], or `None` for an extension (an `Other` holding a known
     /// name is normalised).
+    #[inline]
     pub(crate) fn id(&self) -> Option<u8> {
         match self {
             Self::Other(s) => known_id(s.as_bytes()),
-            n => KNOWN
-                .iter()
-                .position(|(k, _, _)| k == n)
-                .and_then(|i| u8::try_from(i).ok()),
+            n => n.variant_id(),
         }
     }
 }
@@ -223,17 +246,72 @@ impl fmt::Display for HeaderName {
     }
 }
 
-/// Span id of a wire name; allocation-free, used while parsing.
+/// Multiplier of the perfect hash of long names (found offline: no two of `LONG` share a
+/// slot; `build_hashed` fails the build if a new name collides).
+const HASH_MUL: u32 = 0x890a_5239;
+
+/// Slot of a long name (length ≥ 2) in [`HASHED`]: a multiplicative hash of its length and
+/// its first, middle and last octets, lowercased.
+#[inline(always)]
+const fn name_hash(raw: &[u8]) -> usize {
+    let n = raw.len();
+    let key = raw[0].to_ascii_lowercase() as u32
+        | (raw[n - 1].to_ascii_lowercase() as u32) << 8
+        | (n as u32 & 0xff) << 16
+        | (raw[n / 2].to_ascii_lowercase() as u32) << 24;
+    (key.wrapping_mul(HASH_MUL) >> 24) as usize
+}
+
+/// Long-name hash slot → id (`OTHER_ID` when empty).
+static HASHED: [u8; 256] = build_hashed();
+
+/// Octet → id of the header with that compact form, either case (`OTHER_ID` when none).
+static COMPACT_ID: [u8; 256] = build_compact();
+
+const fn build_hashed() -> [u8; 256] {
+    let mut t = [OTHER_ID; 256];
+    let mut i = 0;
+    while i < LONG.len() {
+        let h = name_hash(LONG[i].as_bytes());
+        assert!(
+            t[h] == OTHER_ID,
+            "header name hash collision: change HASH_MUL"
+        );
+        t[h] = i as u8;
+        i += 1;
+    }
+    t
+}
+
+const fn build_compact() -> [u8; 256] {
+    let mut t = [OTHER_ID; 256];
+    let mut i = 0;
+    while i < COMPACT.len() {
+        if let Some(c) = COMPACT[i] {
+            t[c.to_ascii_lowercase() as usize] = i as u8;
+            t[c.to_ascii_uppercase() as usize] = i as u8;
+        }
+        i += 1;
+    }
+    t
+}
+
+/// Span id of a wire name; allocation-free, used while parsing. One table lookup and at most
+/// one case-insensitive comparison.
+#[inline]
 pub(crate) fn known_id(raw: &[u8]) -> Option<u8> {
-    let pos = if raw.len() == 1 {
-        let c = raw[0].to_ascii_lowercase();
-        KNOWN.iter().position(|(_, _, k)| *k == Some(c))
-    } else {
-        KNOWN
-            .iter()
-            .position(|(_, long, _)| long.as_bytes().eq_ignore_ascii_case(raw))
+    let id = match raw.len() {
+        0 => return None,
+        1 => COMPACT_ID[usize::from(raw[0])],
+        _ => {
+            let id = HASHED[name_hash(raw)];
+            if id == OTHER_ID || !LONG[usize::from(id)].as_bytes().eq_ignore_ascii_case(raw) {
+                return None;
+            }
+            id
+        }
     };
-    pos.and_then(|i| u8::try_from(i).ok())
+    (id != OTHER_ID).then_some(id)
 }
 
 #[cfg(test)]
@@ -257,5 +335,55 @@ mod tests {
         assert_eq!(HeaderName::ContentLength.compact(), Some('l'));
         assert_eq!(HeaderName::CSeq.compact(), None);
         assert!(KNOWN.len() < usize::from(OTHER_ID));
+    }
+
+    /// The tables agree with the plain scan of `KNOWN` they replace.
+    #[test]
+    fn lookups_match_linear_scan() {
+        let scan = |raw: &[u8]| -> Option<u8> {
+            let pos = if raw.len() == 1 {
+                let c = raw[0].to_ascii_lowercase();
+                KNOWN.iter().position(|(_, _, k)| *k == Some(c))
+            } else {
+                KNOWN
+                    .iter()
+                    .position(|(_, long, _)| long.as_bytes().eq_ignore_ascii_case(raw))
+            };
+            pos.and_then(|i| u8::try_from(i).ok())
+        };
+        for (i, (name, long, compact)) in KNOWN.iter().enumerate() {
+            let i = u8::try_from(i).unwrap();
+            assert_eq!(name.id(), Some(i));
+            assert_eq!(name.static_name(), *long);
+            assert_eq!(name.compact(), compact.map(char::from));
+            assert_eq!(LONG[usize::from(i)], *long);
+            assert_eq!(HeaderName::Other((*long).to_owned()).id(), Some(i));
+            for v in [
+                (*long).to_owned(),
+                long.to_ascii_lowercase(),
+                long.to_ascii_uppercase(),
+            ] {
+                assert_eq!(known_id(v.as_bytes()), Some(i), "{v}");
+                assert_eq!(HeaderName::new(&v), *name);
+            }
+            let mut near = long.as_bytes().to_vec();
+            near[1] ^= 1;
+            assert_eq!(known_id(&near), scan(&near));
+            near.push(b'x');
+            assert_eq!(known_id(&near), scan(&near));
+        }
+        for b in 0..=255u8 {
+            assert_eq!(known_id(&[b]), scan(&[b]), "{b}");
+            assert_eq!(known_id(&[b, b]), scan(&[b, b]));
+            assert_eq!(known_id(&[b'T', b]), scan(&[b'T', b]));
+        }
+        for raw in [&b""[..], b"X-Foo", b"Tox", b"Contact-", b"\xffVia", b"Viaa"] {
+            assert_eq!(known_id(raw), scan(raw));
+        }
+        assert_eq!(HeaderName::Other("X-Foo".into()).id(), None);
+        assert_eq!(
+            HeaderName::Other("X-Foo".into()).static_name(),
+            "extension header"
+        );
     }
 }

@@ -5,33 +5,56 @@
 
 use std::borrow::Cow;
 
+/// Bit of [`CLASS`]: `token` character.
+const TOKEN: u8 = 1;
+/// Bit of [`CLASS`]: `word` character.
+const WORD: u8 = 2;
+
+/// Character classes by octet, built from the RFC 3261 §25.1 definitions.
+static CLASS: [u8; 256] = build_class();
+
+const fn build_class() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut c = 0usize;
+    while c < 256 {
+        let b = c as u8;
+        let token = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        let word = token
+            || matches!(
+                b,
+                b'(' | b')'
+                    | b'<'
+                    | b'>'
+                    | b':'
+                    | b'\\'
+                    | b'"'
+                    | b'/'
+                    | b'['
+                    | b']'
+                    | b'?'
+                    | b'{'
+                    | b'}'
+            );
+        t[c] = if token { TOKEN } else { 0 } | if word { WORD } else { 0 };
+        c += 1;
+    }
+    t
+}
+
 /// `token` characters (RFC 3261 §25.1).
+#[inline(always)]
 pub(crate) fn is_token(c: u8) -> bool {
-    c.is_ascii_alphanumeric()
-        || matches!(
-            c,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    CLASS[usize::from(c)] & TOKEN != 0
 }
 
 /// `word` characters (RFC 3261 §25.1, used by Call-ID).
+#[inline(always)]
 pub(crate) fn is_word(c: u8) -> bool {
-    is_token(c)
-        || matches!(
-            c,
-            b'(' | b')'
-                | b'<'
-                | b'>'
-                | b':'
-                | b'\\'
-                | b'"'
-                | b'/'
-                | b'['
-                | b']'
-                | b'?'
-                | b'{'
-                | b'}'
-        )
+    CLASS[usize::from(c)] & WORD != 0
 }
 
 /// Linear white space inside a (possibly folded) header value.
@@ -344,6 +367,17 @@ pub(crate) fn parse_u32(s: &str) -> Result<u32, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn class_table_matches_rfc_sets() {
+        let token = |c: u8| c.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&c);
+        let word = |c: u8| token(c) || b"()<>:\\\"/[]?{}".contains(&c);
+        for c in 0..=255u8 {
+            assert_eq!(is_token(c), token(c), "{c}");
+            assert_eq!(is_word(c), word(c), "{c}");
+        }
+        assert!(!is_token(b' ') && !is_word(b'@') && is_word(b'"') && is_word(b'\\'));
+    }
 
     #[test]
     fn commas_respect_quotes_and_angles() {

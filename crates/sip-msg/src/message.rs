@@ -203,17 +203,28 @@ impl Message {
     /// The single value of a header that allows one (`Err(Multiple)` when there are more),
     /// decoded on request.
     pub fn typed<'a, T: TypedHeader<'a>>(&'a self) -> Result<Option<T>, HeaderError> {
-        let mut all = self.typed_all::<T>()?;
-        if all.len() > 1 {
+        // Same result as collecting `typed_all` (the first decode error wins over `Multiple`),
+        // without the vector: keep the first value, count the rest.
+        let mut first = None;
+        let mut more = false;
+        for v in self.typed_values::<T>() {
+            let v = v?;
+            if first.is_none() {
+                first = Some(v);
+            } else {
+                more = true;
+            }
+        }
+        if more {
             return Err(HeaderError::Multiple(T::NAME.static_name()));
         }
-        Ok(all.pop())
+        Ok(first)
     }
 
     /// Like [`Message::typed`] but `Err(Missing)` when absent.
     pub fn typed_required<'a, T: TypedHeader<'a>>(&'a self) -> Result<T, HeaderError> {
         self.typed::<T>()?
-            .ok_or(HeaderError::Missing(T::NAME.static_name()))
+            .ok_or_else(|| HeaderError::Missing(T::NAME.static_name()))
     }
 
     /// Every value, across fields and comma-separated lists (RFC 3261 §7.3.1).
@@ -392,6 +403,9 @@ pub(crate) struct HeaderSpan {
     pub(crate) line: (u32, u32),
     pub(crate) name_end: u32,
     pub(crate) value: (u32, u32),
+    /// Fills what would be padding, so an all-default span is all zero octets and
+    /// [`Spans::new`] compiles to a `memset` in place instead of a copy of a stack temporary.
+    pub(crate) _pad: u16,
 }
 
 #[derive(Debug, Clone)]
@@ -415,6 +429,7 @@ pub(crate) enum Spans {
 }
 
 impl Spans {
+    #[inline]
     pub(crate) fn new() -> Self {
         Self::Inline {
             len: 0,
@@ -422,6 +437,7 @@ impl Spans {
         }
     }
 
+    #[inline]
     pub(crate) fn as_slice(&self) -> &[HeaderSpan] {
         match self {
             Self::Inline { len, arr } => &arr[..*len],
@@ -429,6 +445,7 @@ impl Spans {
         }
     }
 
+    #[inline]
     pub(crate) fn last_mut(&mut self) -> Option<&mut HeaderSpan> {
         match self {
             Self::Inline { len, arr } => len.checked_sub(1).map(|i| &mut arr[i]),
@@ -436,6 +453,7 @@ impl Spans {
         }
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, s: HeaderSpan) {
         match self {
             Self::Inline { len, arr } if *len < INLINE_HEADERS => {

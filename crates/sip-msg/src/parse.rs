@@ -40,7 +40,20 @@ pub(crate) fn parse_impl(base: Bytes, limits: &Limits) -> Result<Message, ParseE
     }
     let start = parse_start_line(data, pos, le, nx, limits)?;
     pos = nx;
-    let mut headers = Spans::new();
+    // The message is built up front and the spans pushed into it in place: the inline span
+    // array is ~1 KB, and building it in a local would copy it into the message afterwards.
+    let mut msg = Message {
+        base,
+        extra: Vec::new(),
+        start,
+        headers: Spans::new(),
+        blank: Seg::default(),
+        body: Body::Base(0, 0),
+        range: (u32_of(msg_start), 0),
+        edited: false,
+    };
+    let data: &[u8] = &msg.base;
+    let headers = &mut msg.headers;
     let mut count = 0usize;
     let blank;
     loop {
@@ -85,19 +98,23 @@ pub(crate) fn parse_impl(base: Bytes, limits: &Limits) -> Result<Message, ParseE
                 name_end -= 1;
             }
             let name = &line[..name_end];
-            if name.is_empty() || !name.iter().all(|&c| is_token(c)) {
-                return Err(ParseError::BadHeaderLine);
-            }
+            // Every known name is a token, so only an unknown one needs the check.
+            let id = match known_id(name) {
+                Some(id) => id,
+                None if !name.is_empty() && name.iter().all(|&c| is_token(c)) => OTHER_ID,
+                None => return Err(ParseError::BadHeaderLine),
+            };
             let mut vs = colon + 1;
             while vs < line.len() && matches!(line[vs], b' ' | b'\t') {
                 vs += 1;
             }
             headers.push(HeaderSpan {
                 src: Src::Base,
-                id: known_id(name).unwrap_or(OTHER_ID),
+                id,
                 line: (u32_of(pos), u32_of(nx)),
                 name_end: u32_of(pos + name_end),
                 value: (u32_of(pos + vs), u32_of(le)),
+                _pad: 0,
             });
         }
         pos = nx;
@@ -111,20 +128,14 @@ pub(crate) fn parse_impl(base: Bytes, limits: &Limits) -> Result<Message, ParseE
             .ok_or(ParseError::ContentLengthExceedsMessage)?,
         None => len,
     };
-    Ok(Message {
-        base,
-        extra: Vec::new(),
-        start,
-        headers,
-        blank: Seg {
-            src: Src::Base,
-            start: u32_of(blank.0),
-            end: u32_of(blank.1),
-        },
-        body: Body::Base(u32_of(body_start), u32_of(body_end)),
-        range: (u32_of(msg_start), u32_of(body_end)),
-        edited: false,
-    })
+    msg.blank = Seg {
+        src: Src::Base,
+        start: u32_of(blank.0),
+        end: u32_of(blank.1),
+    };
+    msg.body = Body::Base(u32_of(body_start), u32_of(body_end));
+    msg.range.1 = u32_of(body_end);
+    Ok(msg)
 }
 
 /// Offsets fit in u32: the message size was checked against `u32::MAX` first.
