@@ -32,9 +32,11 @@ if ! command -v cargo >/dev/null; then
 fi
 
 if [ "${1:-}" = fuzz ]; then
-  if ! rustup toolchain list | grep -q nightly; then
-    echo "setup: the nightly toolchain is missing; installing it" >&2
-    rustup toolchain install nightly --profile minimal
+  if ! rustup toolchain list 2>/dev/null | grep -q nightly; then
+    # No nightly (cargo-fuzz needs it): the caller falls back to `cargo check` of the fuzz
+    # crate, which the issue allows; say so loudly.
+    echo "setup: WARNING: no nightly toolchain; fuzz targets are only type-checked" >&2
+    exit 3
   fi
   if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     echo "setup: installing cargo-fuzz"
