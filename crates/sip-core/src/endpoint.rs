@@ -489,7 +489,7 @@ impl Endpoint {
             return (flow, targets);
         };
         if flow.transport != crate::Transport::Udp
-            || request.to_bytes().len() + ADDED <= self.config.udp_request_limit
+            || request.encoded_len() + ADDED <= self.config.udp_request_limit
         {
             return (flow, targets);
         }

@@ -272,7 +272,7 @@ impl Message {
                 .base
                 .slice(self.range.0 as usize..self.range.1 as usize);
         }
-        let mut v = Vec::with_capacity(self.serialized_len());
+        let mut v = Vec::with_capacity(self.encoded_len());
         self.write_to(&mut v);
         Bytes::from(v)
     }
@@ -295,8 +295,18 @@ impl Message {
         out.extend_from_slice(self.body());
     }
 
-    fn serialized_len(&self) -> usize {
-        let len = |r: (u32, u32)| (r.1 - r.0) as usize;
+    /// The length [`Self::to_bytes`] would produce, without building it (e.g. to decide on a
+    /// transport by size, RFC 3261 §18.1.1).
+    pub fn encoded_len(&self) -> usize {
+        let len = |r: (u32, u32)| r.1.saturating_sub(r.0) as usize;
+        if !self.edited {
+            return len(self.range);
+        }
+        let blank = if self.blank.start == self.blank.end {
+            2
+        } else {
+            len((self.blank.start, self.blank.end))
+        };
         len(self.start.line)
             + self
                 .headers
@@ -304,7 +314,7 @@ impl Message {
                 .iter()
                 .map(|h| len(h.line))
                 .sum::<usize>()
-            + 2
+            + blank
             + self.body().len()
     }
 

@@ -47,3 +47,19 @@ fn error_response_to_a_request_with_a_cr_in_a_header_name_parses() {
     let parsed = Message::parse(response, &Limits::default()).unwrap();
     assert_eq!(parsed.status(), Some(status));
 }
+
+#[test]
+fn encoded_len_is_the_printed_length() {
+    let raw = b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: c\r\nContent-Length: 5\r\n\r\nhello";
+    let mut m = Message::parse(Bytes::from_static(raw), &Limits::default()).unwrap();
+    assert_eq!(m.encoded_len(), raw.len());
+    m.push_header(&HeaderName::new("X-New"), "1").unwrap();
+    assert_eq!(m.encoded_len(), m.to_bytes().len());
+    let mut bare = Message::parse(
+        Bytes::from_static(b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: c\r\n"),
+        &Limits::default(),
+    )
+    .unwrap();
+    bare.push_header(&HeaderName::new("X-New"), "1").unwrap();
+    assert_eq!(bare.encoded_len(), bare.to_bytes().len());
+}
