@@ -11,35 +11,13 @@ use std::time::Duration;
 use tandem_sip_core::{ClientTxId, Event, SendError};
 use tandem_sip_msg::Method;
 use tandem_testkit::LinkConfig;
-use tandem_testkit::sip::request;
 
 #[test]
 fn cancel_after_ringing() {
     let (mut w, uac, uas) = common::pair(7, LinkConfig::default());
-    w.set_script(uas, |ep, now, e| {
-        if let Event::Request { tx, request, .. } = e
-            && request.method() == Some(Method::Invite)
-        {
-            ep.reply(now, *tx, 180, "Ringing").unwrap();
-        }
-    });
-    let flow = w.flow(uac, uas);
-    let invite: ClientTxId = w
-        .command(uac, |ep, now| {
-            ep.send_request(
-                now,
-                request(
-                    &Method::Invite,
-                    "sip:b@127.0.0.2",
-                    "sip:a@127.0.0.1",
-                    "c7",
-                    1,
-                )
-                .unwrap(),
-                flow,
-            )
-        })
-        .unwrap();
+    w.set_script(uas, common::ring_forever);
+    let _flow = w.flow(uac, uas);
+    let invite: ClientTxId = common::send_invite(&mut w, uac, uas, "c7");
     // §9.1: no CANCEL before a provisional response.
     assert_eq!(
         w.command(uac, |ep, now| ep.cancel(now, invite))
@@ -95,23 +73,8 @@ fn cancel_crossing_the_200_has_no_effect_but_gets_its_own_200() {
             slot.set(Some(*tx));
         }
     });
-    let flow = w.flow(uac, uas);
-    let invite = w
-        .command(uac, |ep, now| {
-            ep.send_request(
-                now,
-                request(
-                    &Method::Invite,
-                    "sip:b@127.0.0.2",
-                    "sip:a@127.0.0.1",
-                    "c8",
-                    1,
-                )
-                .unwrap(),
-                flow,
-            )
-        })
-        .unwrap();
+    let _flow = w.flow(uac, uas);
+    let invite = common::send_invite(&mut w, uac, uas, "c8");
     w.run_for(Duration::from_millis(100));
     // The UAS answers 200 while the CANCEL is in flight.
     let tx = answer.get().unwrap();

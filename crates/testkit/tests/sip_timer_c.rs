@@ -8,40 +8,13 @@ mod common;
 use std::time::Duration;
 
 use tandem_sip_core::Event;
-use tandem_sip_msg::Method;
 use tandem_testkit::LinkConfig;
-use tandem_testkit::sip::request;
-
-fn ringing_uas(w: &mut tandem_testkit::World, uas: tandem_testkit::NodeId) {
-    w.set_script(uas, |ep, now, e| {
-        if let Event::Request { tx, request, .. } = e
-            && request.method() == Some(Method::Invite)
-        {
-            ep.reply(now, *tx, 180, "Ringing").unwrap();
-        }
-    });
-}
 
 #[test]
 fn timer_c_cancels_an_invite_that_rings_too_long() {
     let (mut w, uac, uas) = common::pair(21, LinkConfig::default());
-    ringing_uas(&mut w, uas);
-    let flow = w.flow(uac, uas);
-    w.command(uac, |ep, now| {
-        ep.send_request(
-            now,
-            request(
-                &Method::Invite,
-                "sip:b@127.0.0.2",
-                "sip:a@127.0.0.1",
-                "c21",
-                1,
-            )
-            .unwrap(),
-            flow,
-        )
-    })
-    .unwrap();
+    w.set_script(uas, common::ring_forever);
+    common::send_invite(&mut w, uac, uas, "c21");
     w.run_for(Duration::from_secs(200));
     let (a, b) = (w.nodes[0].addr, w.nodes[1].addr);
     w.net
@@ -68,24 +41,8 @@ fn timer_c_cancels_an_invite_that_rings_too_long() {
 #[test]
 fn an_invite_whose_cancel_is_ignored_ends_64_t1_later() {
     let (mut w, uac, uas) = common::pair(22, LinkConfig::default());
-    ringing_uas(&mut w, uas);
-    let flow = w.flow(uac, uas);
-    let invite = w
-        .command(uac, |ep, now| {
-            ep.send_request(
-                now,
-                request(
-                    &Method::Invite,
-                    "sip:b@127.0.0.2",
-                    "sip:a@127.0.0.1",
-                    "c22",
-                    1,
-                )
-                .unwrap(),
-                flow,
-            )
-        })
-        .unwrap();
+    w.set_script(uas, common::ring_forever);
+    let invite = common::send_invite(&mut w, uac, uas, "c22");
     w.run_for(Duration::from_millis(100));
     // From now on nothing the UAC sends arrives: the CANCEL is never answered.
     let (a, b) = (w.nodes[0].addr, w.nodes[1].addr);

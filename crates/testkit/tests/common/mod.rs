@@ -72,3 +72,33 @@ pub fn assert_drained(w: &mut World, nodes: &[NodeId]) {
         );
     }
 }
+
+/// Sends an INVITE for `sip:b@127.0.0.2` from `uac` to `uas` (CSeq 1) and returns its client
+/// transaction.
+pub fn send_invite(
+    w: &mut World,
+    uac: NodeId,
+    uas: NodeId,
+    call_id: &str,
+) -> tandem_sip_core::ClientTxId {
+    let flow = w.flow(uac, uas);
+    let invite = tandem_testkit::sip::request(
+        &tandem_sip_msg::Method::Invite,
+        "sip:b@127.0.0.2",
+        "sip:a@127.0.0.1",
+        call_id,
+        1,
+    )
+    .unwrap();
+    w.command(uac, |ep, now| ep.send_request(now, invite, flow))
+        .unwrap()
+}
+
+/// A UAS script that answers every INVITE with 180 and never with a final response.
+pub fn ring_forever(ep: &mut tandem_sip_core::Endpoint, now: std::time::Instant, e: &Event) {
+    if let Event::Request { tx, request, .. } = e
+        && request.method() == Some(tandem_sip_msg::Method::Invite)
+    {
+        ep.reply(now, *tx, 180, "Ringing").unwrap();
+    }
+}
