@@ -16,7 +16,6 @@ use tandem_testkit::LinkConfig;
 fn cancel_after_ringing() {
     let (mut w, uac, uas) = common::pair(7, LinkConfig::default());
     w.set_script(uas, common::ring_forever);
-    let _flow = w.flow(uac, uas);
     let invite: ClientTxId = common::send_invite(&mut w, uac, uas, "c7");
     // §9.1: no CANCEL before a provisional response.
     assert_eq!(
@@ -73,7 +72,6 @@ fn cancel_crossing_the_200_has_no_effect_but_gets_its_own_200() {
             slot.set(Some(*tx));
         }
     });
-    let _flow = w.flow(uac, uas);
     let invite = common::send_invite(&mut w, uac, uas, "c8");
     w.run_for(Duration::from_millis(100));
     // The UAS answers 200 while the CANCEL is in flight.
