@@ -203,10 +203,30 @@ impl SipRuntime {
     /// Runs `endpoint` on these sockets until `shutdown` completes. Every event the endpoint
     /// reports goes to `app`, which may issue commands (answer a request, send one); their
     /// output is drained before the next input.
+    ///
+    /// The short form of [`Self::run_app`] for applications with no timer and no command.
     pub async fn run(
         self,
+        endpoint: Endpoint,
+        app: impl FnMut(&mut Endpoint, Instant, Event),
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), RuntimeError> {
+        let (_keep, commands) = mpsc::channel::<()>(1);
+        self.run_app(endpoint, FnApp(app), commands, shutdown).await
+    }
+
+    /// Runs `endpoint` and `app` on these sockets until `shutdown` completes.
+    ///
+    /// The driver `select!`s over the sockets, the connection tasks, `commands` (whatever the
+    /// rest of the program asks of the application: an HTTP handler hanging up a call, an SDK
+    /// call placing one) and a sleep until the earlier of the endpoint's and the
+    /// application's deadlines. After every input it drains the endpoint's output, handing
+    /// each event to the application, before it waits again (ARCHITECTURE.md §3).
+    pub async fn run_app<A: SipApp>(
+        self,
         mut endpoint: Endpoint,
-        mut app: impl FnMut(&mut Endpoint, Instant, Event),
+        mut app: A,
+        mut commands: mpsc::Receiver<A::Command>,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), RuntimeError> {
         let (inbound_tx, mut inbound_rx) = mpsc::channel::<Inbound>(INBOUND_QUEUE);
@@ -220,10 +240,15 @@ impl SipRuntime {
         let tls_acceptor = self.tls.as_ref().map(|(_, a)| a.clone());
         let mut buf = vec![0u8; 65_536];
         let mut deadline: Option<Instant> = None;
+        let mut commands_open = true;
         tokio::pin!(shutdown);
 
         loop {
-            let sleep_until = deadline.map_or_else(
+            let next = match (deadline, app.poll_timeout()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let sleep_until = next.map_or_else(
                 || tokio::time::Instant::now() + Duration::from_secs(3_600),
                 tokio::time::Instant::from_std,
             );
@@ -263,12 +288,61 @@ impl SipRuntime {
                     Inbound::Closed { key, id } => driver.connections.remove(key, id),
                     Inbound::ConnectFailed { flow } => transport_error(&mut endpoint, flow),
                 },
+                command = commands.recv(), if commands_open => match command {
+                    Some(command) => app.handle_command(&mut endpoint, Instant::now(), command),
+                    // Every sender is gone: the application keeps running on SIP alone.
+                    None => commands_open = false,
+                },
                 () = tokio::time::sleep_until(sleep_until) => {
-                    endpoint.handle_timeout(Instant::now());
+                    let now = Instant::now();
+                    endpoint.handle_timeout(now);
+                    if app.poll_timeout().is_some_and(|t| t <= now) {
+                        app.handle_timeout(&mut endpoint, now);
+                    }
                 }
             }
             deadline = driver.drain(&mut endpoint, &mut app).await;
         }
+    }
+}
+
+/// An application driven by [`SipRuntime::run_app`]: the sans-IO logic above the endpoint
+/// (the server's routing, the SDK's call objects), fed events, commands and its own timers.
+///
+/// Every method runs on the driver's task with exclusive access to the endpoint; none may
+/// block. Whatever they ask of the endpoint is sent before the driver waits again.
+pub trait SipApp {
+    /// What the rest of the program sends the application over the command channel.
+    type Command: Send + 'static;
+
+    /// An event the endpoint reported (a new request, a response, a timeout, ...).
+    fn handle_event(&mut self, ep: &mut Endpoint, now: Instant, event: Event);
+
+    /// A command from the channel given to [`SipRuntime::run_app`].
+    fn handle_command(&mut self, ep: &mut Endpoint, now: Instant, command: Self::Command) {
+        let _ = (ep, now, command);
+    }
+
+    /// The application's next deadline (a ring timeout, a call's maximum duration), if any.
+    /// Asked before every wait.
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+
+    /// The deadline of [`Self::poll_timeout`] has passed.
+    fn handle_timeout(&mut self, ep: &mut Endpoint, now: Instant) {
+        let _ = (ep, now);
+    }
+}
+
+/// A closure as a [`SipApp`] with no command and no timer.
+struct FnApp<F>(F);
+
+impl<F: FnMut(&mut Endpoint, Instant, Event)> SipApp for FnApp<F> {
+    type Command = ();
+
+    fn handle_event(&mut self, ep: &mut Endpoint, now: Instant, event: Event) {
+        (self.0)(ep, now, event);
     }
 }
 
@@ -283,15 +357,11 @@ struct Driver<'a> {
 
 impl Driver<'_> {
     /// Drains the endpoint's outputs; returns its next deadline.
-    async fn drain(
-        &mut self,
-        endpoint: &mut Endpoint,
-        app: &mut impl FnMut(&mut Endpoint, Instant, Event),
-    ) -> Option<Instant> {
+    async fn drain(&mut self, endpoint: &mut Endpoint, app: &mut impl SipApp) -> Option<Instant> {
         loop {
             match endpoint.poll_output() {
                 Output::Transmit(transmit) => self.send(endpoint, transmit).await,
-                Output::Event(event) => app(endpoint, Instant::now(), event),
+                Output::Event(event) => app.handle_event(endpoint, Instant::now(), event),
                 Output::Timeout(deadline) => return deadline,
             }
         }
