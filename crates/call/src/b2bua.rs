@@ -1,45 +1,39 @@
 //! [`B2bua`]: back-to-back calls (scenario S1) on top of one [`Endpoint`].
 
-use std::collections::{HashMap, VecDeque};
-use std::time::Instant;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use tandem_sdp::OriginRewriter;
+use tandem_sip_core::auth::DigestClient;
 use tandem_sip_core::{ClientTxId, DialogId, Endpoint, Event, ServerTxId};
 use tandem_sip_msg::headers::{CSeq, FromHeader, MaxForwards, ToHeader};
 use tandem_sip_msg::{HeaderName, Message, Method};
 
+use crate::leg::{self, Incoming, Outgoing};
 use crate::relay::{self, Body};
+use crate::timers::Timer;
 use crate::types::{
-    B2buaConfig, CallError, CallEvent, CallId, CallSettings, CallState, EndCause, Reason,
+    B2buaConfig, CallError, CallEvent, CallId, CallSettings, CallState, EndCause, Leg, Reason,
 };
-
-/// The two legs of a call: A is the incoming one (Tandem is its UAS), B the outgoing one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Side {
-    /// The caller's leg.
-    A,
-    /// The callee's leg.
-    B,
-}
-
-impl Side {
-    pub(crate) fn other(self) -> Self {
-        match self {
-            Self::A => Self::B,
-            Self::B => Self::A,
-        }
-    }
-}
 
 /// What a client transaction of the controller is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
-    /// Leg B's INVITE.
-    Invite,
+    /// The initial INVITE of an outgoing leg.
+    Invite(Leg),
     /// A BYE Tandem sent to end a leg: the call ends when every one is answered.
     Bye,
     /// An in-dialog request relayed from the other leg (see `indialog.rs`).
     Relay,
+}
+
+/// Leg A's INVITE: received (a bridged call) or sent (an originated call).
+#[derive(Debug)]
+pub(crate) enum LegA {
+    /// [`B2bua::establish`]: Tandem is leg A's UAS.
+    In(Incoming),
+    /// [`B2bua::originate`]: Tandem is leg A's UAC.
+    Out(Outgoing),
 }
 
 /// One back-to-back call.
@@ -47,23 +41,9 @@ pub(crate) struct Call {
     pub(crate) state: CallState,
     pub(crate) cause: Option<EndCause>,
     /// Leg A's INVITE.
-    pub(crate) a_tx: ServerTxId,
-    /// Leg A's INVITE carried an offer (else: late offer, §13.2.1, RFC 3264 §5).
-    pub(crate) a_offer: bool,
-    /// A final response was sent (or the endpoint sent 487) on leg A's INVITE.
-    pub(crate) a_final: bool,
-    /// Leg B's INVITE.
-    pub(crate) b_tx: ClientTxId,
-    /// Leg B sent a provisional response: CANCEL is allowed (§9.1).
-    pub(crate) b_provisional: bool,
-    /// CANCEL leg B as soon as its first provisional response arrives.
-    pub(crate) b_cancel_pending: bool,
-    /// Leg B's INVITE has its final response (or timed out).
-    pub(crate) b_final: bool,
-    /// Leg B's 2xx was ACKed (CSeq): later retransmissions get the same ACK.
-    pub(crate) b_acked: Option<u32>,
-    /// Late offer: leg B's 2xx (CSeq) waits for the answer in leg A's ACK.
-    pub(crate) b_ack_pending: Option<u32>,
+    pub(crate) a: LegA,
+    /// Leg B's INVITE (`None` until an originated call's first leg answered).
+    pub(crate) b: Option<Outgoing>,
     pub(crate) dialog_a: Option<DialogId>,
     pub(crate) dialog_b: Option<DialogId>,
     /// Tandem's `o=` toward leg A / leg B.
@@ -74,31 +54,62 @@ pub(crate) struct Call {
     pub(crate) byes_out: usize,
     /// In-dialog requests relayed, by the far leg's client transaction.
     pub(crate) relays: HashMap<ClientTxId, crate::indialog::Relay>,
+    /// The call ends this long after the answer ([`CallSettings::max_duration`]).
+    pub(crate) max_duration: Option<Duration>,
+    /// The call's armed timers (see `timers.rs`).
+    pub(crate) deadlines: Vec<(Timer, Instant)>,
 }
 
 impl Call {
-    pub(crate) fn dialog(&self, side: Side) -> Option<DialogId> {
+    pub(crate) fn dialog(&self, side: Leg) -> Option<DialogId> {
         match side {
-            Side::A => self.dialog_a,
-            Side::B => self.dialog_b,
+            Leg::A => self.dialog_a,
+            Leg::B => self.dialog_b,
         }
     }
 
     /// The rewriter of SDP *sent to* `side`.
-    pub(crate) fn rewriter_to(&mut self, side: Side) -> &mut OriginRewriter {
+    pub(crate) fn rewriter_to(&mut self, side: Leg) -> &mut OriginRewriter {
         match side {
-            Side::A => &mut self.rw_a,
-            Side::B => &mut self.rw_b,
+            Leg::A => &mut self.rw_a,
+            Leg::B => &mut self.rw_b,
         }
+    }
+
+    /// Leg A's INVITE when Tandem received it.
+    pub(crate) fn incoming(&mut self) -> Option<&mut Incoming> {
+        match &mut self.a {
+            LegA::In(i) => Some(i),
+            LegA::Out(_) => None,
+        }
+    }
+
+    /// The INVITE Tandem sent on `side`, if any.
+    pub(crate) fn outgoing(&mut self, side: Leg) -> Option<&mut Outgoing> {
+        match (side, &mut self.a) {
+            (Leg::A, LegA::Out(o)) => Some(o),
+            (Leg::A, LegA::In(_)) => None,
+            (Leg::B, _) => self.b.as_mut(),
+        }
+    }
+
+    /// Whether every INVITE Tandem sent has its final response.
+    fn invites_done(&self) -> bool {
+        let a = match &self.a {
+            LegA::In(_) => true,
+            LegA::Out(o) => o.done,
+        };
+        a && self.b.as_ref().is_none_or(|b| b.done)
     }
 }
 
 /// Back-to-back calls (scenario S1, UCMA's `BackToBackCall`) on top of one [`Endpoint`].
 ///
-/// Sans-IO like the endpoint: no clock (`now` is an argument), no I/O, no timer of its own.
-/// Feed it every endpoint event with [`Self::handle_event`]; it keeps the events of its calls
-/// and hands the others back. Start a call on a new INVITE with [`Self::establish`], end one
-/// with [`Self::terminate`], and drain [`Self::poll_event`] after each input.
+/// Sans-IO like the endpoint: no clock (`now` is an argument), no I/O. Feed it every
+/// endpoint event with [`Self::handle_event`]; it keeps the events of its calls and hands
+/// the others back. Start a call on a new INVITE with [`Self::establish`], end one with
+/// [`Self::terminate`], call [`Self::handle_timeout`] when [`Self::poll_timeout`] is due,
+/// and drain [`Self::poll_event`] after each input.
 pub struct B2bua {
     config: B2buaConfig,
     next_id: u64,
@@ -108,10 +119,14 @@ pub struct B2bua {
     /// Tandem's client transactions: leg B's INVITE, BYEs, relayed requests.
     pub(crate) by_client: HashMap<ClientTxId, (CallId, Role)>,
     /// Both legs' dialogs.
-    pub(crate) by_dialog: HashMap<DialogId, (CallId, Side)>,
+    pub(crate) by_dialog: HashMap<DialogId, (CallId, Leg)>,
     /// In-dialog requests being relayed, by the near leg's server transaction.
     pub(crate) relays_in: HashMap<ServerTxId, (CallId, ClientTxId)>,
     pub(crate) events: VecDeque<CallEvent>,
+    /// Every armed timer, soonest first.
+    pub(crate) timers: BTreeSet<(Instant, CallId, Timer)>,
+    /// Answers digest challenges of outgoing legs; seeded from the endpoint on first use.
+    pub(crate) digest: Option<DigestClient>,
 }
 
 impl std::fmt::Debug for B2bua {
@@ -141,6 +156,8 @@ impl B2bua {
             by_dialog: HashMap::new(),
             relays_in: HashMap::new(),
             events: VecDeque::new(),
+            timers: BTreeSet::new(),
+            digest: None,
         }
     }
 
@@ -180,7 +197,8 @@ impl B2bua {
     /// [`Endpoint::initial_cseq`], Tandem's Via and Contact (added by the endpoint),
     /// `Max-Forwards` one less than leg A's (RFC 7332 §3, loop detection), the settings'
     /// From or leg A's From URI, the allow-listed headers of leg A then the settings' extra
-    /// headers, and leg A's body with only its `o=` line replaced (RFC 3264 §8).
+    /// headers, the settings' session timer (RFC 4028 §7.1), and leg A's body with only its
+    /// `o=` line replaced (RFC 3264 §8). The settings' ring timeout starts now.
     ///
     /// On error nothing was sent and the INVITE is still the caller's to answer (483 for
     /// [`CallError::TooManyHops`], 488 for [`CallError::BadSdp`]).
@@ -212,49 +230,59 @@ impl B2bua {
         }
         // The INVITE's server transaction must still exist.
         ep.make_response(incoming, 100, "Trying")?;
-        let address = self
-            .config
-            .origin_address
-            .clone()
-            .unwrap_or_else(|| outgoing.destination.local.ip().to_string());
-        let username = self.config.origin_username.clone();
-        let rw_a = relay::rewriter(&username, session_id(ep), &address);
-        let mut rw_b = relay::rewriter(&username, session_id(ep), &address);
+        let (rw_a, mut rw_b) = self.rewriters(ep, &outgoing);
         let body = relay::relay_body(&mut rw_b, invite).map_err(|()| CallError::BadSdp)?;
         let a_offer = !matches!(body, Body::None);
-
-        let mut m = Message::new_request(&Method::Invite, &outgoing.target)
-            .map_err(|e| CallError::BadHeader(e.to_string()))?;
         let from = match &outgoing.from {
             Some(f) => f.clone(),
             None => caller_id(invite),
         };
-        let cseq = ep.initial_cseq();
-        let headers = [
-            (HeaderName::From, format!("{from};tag={}", ep.new_tag())),
-            (HeaderName::To, format!("<{}>", outgoing.target)),
-            (HeaderName::CallId, ep.new_call_id()),
-            (HeaderName::CSeq, format!("{cseq} INVITE")),
-            (HeaderName::MaxForwards, (hops - 1).to_string()),
-        ];
-        let bad = |e: tandem_sip_msg::EditError| CallError::BadHeader(e.to_string());
-        for (name, value) in &headers {
-            m.push_header(name, value).map_err(bad)?;
-        }
-        relay::copy_allowed(invite, &mut m, &outgoing.pass_through).map_err(bad)?;
-        for (name, value) in &outgoing.extra_headers {
-            m.push_header(name, value).map_err(bad)?;
-        }
-        relay::set_body(&mut m, body).map_err(bad)?;
-        let b_tx = if outgoing.fallbacks.is_empty() {
-            ep.send_request(now, m, outgoing.destination)?
-        } else {
-            let targets = std::iter::once(outgoing.destination)
-                .chain(outgoing.fallbacks.iter().copied())
-                .collect();
-            ep.send_request_to_targets(now, m, targets)?
-        };
+        let (b_tx, _b_call_id) =
+            leg::send_invite(ep, now, &outgoing, &from, hops - 1, Some(invite), body)?;
+        let id = self.new_call(
+            LegA::In(Incoming {
+                tx: incoming,
+                offer: a_offer,
+                final_sent: false,
+            }),
+            rw_a,
+            rw_b,
+            &outgoing,
+        );
+        self.by_server.insert(incoming, id);
+        self.start_leg(now, id, Leg::B, b_tx, &outgoing);
+        self.events.push_back(CallEvent::StateChanged {
+            call: id,
+            state: CallState::Establishing,
+        });
+        Ok(id)
+    }
 
+    /// Tandem's `o=` rewriters toward leg A and leg B (RFC 3264 §8: one origin per leg).
+    pub(crate) fn rewriters(
+        &self,
+        ep: &mut Endpoint,
+        settings: &CallSettings,
+    ) -> (OriginRewriter, OriginRewriter) {
+        let address = self
+            .config
+            .origin_address
+            .clone()
+            .unwrap_or_else(|| settings.destination.local.ip().to_string());
+        let username = &self.config.origin_username;
+        let rw_a = relay::rewriter(username, session_id(ep), &address);
+        let rw_b = relay::rewriter(username, session_id(ep), &address);
+        (rw_a, rw_b)
+    }
+
+    /// A new call in state Establishing, without leg B yet.
+    pub(crate) fn new_call(
+        &mut self,
+        a: LegA,
+        rw_a: OriginRewriter,
+        rw_b: OriginRewriter,
+        settings: &CallSettings,
+    ) -> CallId {
         let id = CallId(self.next_id);
         self.next_id += 1;
         self.calls.insert(
@@ -262,31 +290,43 @@ impl B2bua {
             Call {
                 state: CallState::Establishing,
                 cause: None,
-                a_tx: incoming,
-                a_offer,
-                a_final: false,
-                b_tx,
-                b_provisional: false,
-                b_cancel_pending: false,
-                b_final: false,
-                b_acked: None,
-                b_ack_pending: None,
+                a,
+                b: None,
                 dialog_a: None,
                 dialog_b: None,
                 rw_a,
                 rw_b,
-                pass_through: outgoing.pass_through,
+                pass_through: settings.pass_through.clone(),
                 byes_out: 0,
                 relays: HashMap::new(),
+                max_duration: settings.max_duration,
+                deadlines: Vec::new(),
             },
         );
-        self.by_server.insert(incoming, id);
-        self.by_client.insert(b_tx, (id, Role::Invite));
-        self.events.push_back(CallEvent::StateChanged {
-            call: id,
-            state: CallState::Establishing,
-        });
-        Ok(id)
+        id
+    }
+
+    /// Registers the INVITE just sent on outgoing leg `side` and arms its ring timeout.
+    pub(crate) fn start_leg(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        side: Leg,
+        tx: ClientTxId,
+        settings: &CallSettings,
+    ) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let out = Outgoing::new(tx, settings);
+        match side {
+            Leg::A => c.a = LegA::Out(out),
+            Leg::B => c.b = Some(out),
+        }
+        self.by_client.insert(tx, (call, Role::Invite(side)));
+        if let Some(d) = settings.ring_timeout {
+            self.arm(call, Timer::Ring(side), now + d);
+        }
     }
 
     /// Ends `call`: before the answer, leg A gets 480 and leg B is cancelled (as soon as
@@ -308,14 +348,28 @@ impl B2bua {
         }
         self.begin_end(call, EndCause::Terminated);
         if state == CallState::Establishing {
-            self.answer_a(ep, now, call, 480, "Temporarily Unavailable");
-            self.cancel_b(ep, now, call);
+            self.abort_establishing(ep, now, call, 480, "Temporarily Unavailable");
         } else {
-            self.bye(ep, now, call, Side::A, reason);
-            self.bye(ep, now, call, Side::B, reason);
+            self.bye(ep, now, call, Leg::A, reason);
+            self.bye(ep, now, call, Leg::B, reason);
         }
         self.maybe_finish(call);
         Ok(())
+    }
+
+    /// Gives up on a call that is not answered yet (it is already Terminating): leg A gets
+    /// `status` (a bridged call) and every INVITE in progress is cancelled (§9.1).
+    pub(crate) fn abort_establishing(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        call: CallId,
+        status: u16,
+        reason: &str,
+    ) {
+        self.answer_a(ep, now, call, status, reason);
+        self.cancel_leg(ep, now, call, Leg::A);
+        self.cancel_leg(ep, now, call, Leg::B);
     }
 
     /// Feeds one endpoint event. Events of the controller's calls are consumed (`None`); any
@@ -369,8 +423,8 @@ impl B2bua {
                     // RFC 3261 §13.3.1.4: no ACK for the 2xx, the dialog must end with BYE.
                     if self.begin_end(call, EndCause::AckTimeout) {
                         let r = Reason::new(408, "ACK timeout");
-                        self.bye(ep, now, call, Side::A, &r);
-                        self.bye(ep, now, call, Side::B, &r);
+                        self.bye(ep, now, call, Leg::A, &r);
+                        self.bye(ep, now, call, Leg::B, &r);
                     }
                     self.maybe_finish(call);
                 } else if let Some((call, far)) = self.relays_in.remove(tx) {
@@ -389,8 +443,8 @@ impl B2bua {
                 // RFC 4028 §10: the endpoint sent BYE on that leg; end the other one.
                 if let Some(c) = self.calls.get_mut(&call) {
                     match side {
-                        Side::A => c.dialog_a = None,
-                        Side::B => c.dialog_b = None,
+                        Leg::A => c.dialog_a = None,
+                        Leg::B => c.dialog_b = None,
                     }
                 }
                 if self.begin_end(call, EndCause::LegLost) {
@@ -406,7 +460,7 @@ impl B2bua {
         None
     }
 
-    // ----- leg B's INVITE and leg A's answer -----
+    // ----- outgoing INVITEs and leg A's answer -----
 
     fn on_response(
         &mut self,
@@ -418,7 +472,7 @@ impl B2bua {
         response: Option<&Message>,
     ) {
         match role {
-            Role::Invite => self.on_b_invite_response(ep, now, call, response),
+            Role::Invite(side) => self.on_invite_response(ep, now, call, side, tx, response),
             Role::Bye => {
                 if response.is_none_or(|r| r.status().is_some_and(|s| s >= 200)) {
                     self.by_client.remove(&tx);
@@ -432,65 +486,134 @@ impl B2bua {
         }
     }
 
-    fn on_b_invite_response(
+    /// A response (or `None`: no answer) to the INVITE of outgoing leg `side`.
+    fn on_invite_response(
         &mut self,
         ep: &mut Endpoint,
         now: Instant,
         call: CallId,
+        side: Leg,
+        tx: ClientTxId,
         response: Option<&Message>,
     ) {
         let status = response.and_then(Message::status);
         match (status, response) {
-            (Some(100..=199), Some(r)) => self.on_b_provisional(ep, now, call, r),
-            (Some(200..=299), Some(r)) => self.on_b_2xx(ep, now, call, r),
+            (Some(100..=199), Some(r)) => self.on_provisional(ep, now, call, side, r),
+            (Some(200..=299), Some(r)) => {
+                self.disarm(call, Timer::Ring(side));
+                self.on_2xx(ep, now, call, side, r);
+            }
+            (Some(401 | 407), Some(r)) if self.retry_auth(ep, now, call, side, tx, r) => {}
             _ => {
-                // A final failure, or no answer at all.
+                self.disarm(call, Timer::Ring(side));
                 let Some(c) = self.calls.get_mut(&call) else {
                     return;
                 };
-                c.b_final = true;
+                if let Some(o) = c.outgoing(side) {
+                    o.finish();
+                }
                 if c.state == CallState::Establishing {
-                    let (code, phrase) = relay::map_failure(status);
-                    let phrase = phrase.map_or_else(
-                        || response.map(relay::reason_phrase).unwrap_or_default(),
-                        str::to_owned,
-                    );
-                    let cause = match status {
-                        Some(s) => EndCause::Rejected {
-                            status: s,
-                            relayed: code,
-                        },
-                        None => EndCause::NoAnswer,
-                    };
-                    self.begin_end(call, cause);
-                    self.answer_a(ep, now, call, code, &phrase);
+                    self.on_leg_failed(ep, now, call, side, status, response);
                 }
                 self.maybe_finish(call);
             }
         }
     }
 
-    fn on_b_provisional(&mut self, ep: &mut Endpoint, now: Instant, call: CallId, r: &Message) {
+    /// Re-sends the INVITE of `side` with its credentials; whether it did.
+    fn retry_auth(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        call: CallId,
+        side: Leg,
+        tx: ClientTxId,
+        r: &Message,
+    ) -> bool {
+        if self.state(call) != CallState::Establishing {
+            return false;
+        }
+        let digest = self
+            .digest
+            .get_or_insert_with(|| DigestClient::new(session_id(ep)));
+        let Some(new_tx) = self
+            .calls
+            .get_mut(&call)
+            .and_then(|c| c.outgoing(side))
+            .and_then(|o| o.retry_auth(ep, now, digest, r))
+        else {
+            return false;
+        };
+        self.by_client.remove(&tx);
+        self.by_client.insert(new_tx, (call, Role::Invite(side)));
+        true
+    }
+
+    /// The INVITE of `side` failed with `status` (`None`: no answer) while establishing.
+    fn on_leg_failed(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        call: CallId,
+        side: Leg,
+        status: Option<u16>,
+        response: Option<&Message>,
+    ) {
+        let (code, phrase) = relay::map_failure(status);
+        let phrase = phrase.map_or_else(
+            || response.map(relay::reason_phrase).unwrap_or_default(),
+            str::to_owned,
+        );
+        let cause = match status {
+            Some(s) => EndCause::Rejected {
+                status: s,
+                relayed: code,
+            },
+            None => EndCause::NoAnswer,
+        };
+        self.begin_end(call, cause);
+        let _ = side;
+        self.answer_a(ep, now, call, code, &phrase);
+    }
+
+    fn on_provisional(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        call: CallId,
+        side: Leg,
+        r: &Message,
+    ) {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
-        c.b_provisional = true;
-        if c.b_cancel_pending {
+        let Some(o) = c.outgoing(side) else {
+            return;
+        };
+        o.provisional = true;
+        if o.cancel_pending {
             // §9.1: the CANCEL waited for this provisional response (100 included).
-            c.b_cancel_pending = false;
-            let _ = ep.cancel(now, c.b_tx);
+            o.cancel_pending = false;
+            let _ = ep.cancel(now, o.tx);
             return;
         }
         // 100 is hop-by-hop (§16.7 step 5): leg A had the endpoint's own.
-        if r.status() == Some(100) || c.state != CallState::Establishing || c.a_final {
+        if r.status() == Some(100) || c.state != CallState::Establishing {
             return;
         }
+        let Some(a) = c.incoming() else {
+            return;
+        };
+        if a.final_sent {
+            return;
+        }
+        let a_tx = a.tx;
         // 18x relayed with the early-media SDP under Tandem's origin for leg A.
         let Ok(body) = relay::relay_body(&mut c.rw_a, r) else {
             return;
         };
         let status = r.status().unwrap_or(180);
-        let Ok(mut m) = ep.make_response(c.a_tx, status, &relay::reason_phrase(r)) else {
+        let Ok(mut m) = ep.make_response(a_tx, status, &relay::reason_phrase(r)) else {
             return;
         };
         if relay::copy_allowed(r, &mut m, &c.pass_through).is_err()
@@ -498,29 +621,34 @@ impl B2bua {
         {
             return;
         }
-        let _ = ep.respond(now, c.a_tx, m);
+        let _ = ep.respond(now, a_tx, m);
         self.note_dialog_a(ep, call);
     }
 
-    fn on_b_2xx(&mut self, ep: &mut Endpoint, now: Instant, call: CallId, r: &Message) {
+    fn on_2xx(&mut self, ep: &mut Endpoint, now: Instant, call: CallId, side: Leg, r: &Message) {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
         let cseq = r.typed::<CSeq>().ok().flatten().map_or(0, |c| c.seq);
-        c.b_final = true;
+        let known = c.dialog(side);
+        let Some(o) = c.outgoing(side) else {
+            return;
+        };
+        o.finish();
+        let acked = o.acked;
         let Some(d) = ep.dialog_of_response(r) else {
             // A 2xx that names no dialog (no To tag): nothing to ACK or relay.
             if c.state == CallState::Establishing {
                 self.begin_end(call, EndCause::Failed("leg B's 2xx has no To tag".into()));
-                self.answer_a(ep, now, call, 502, "Bad Gateway");
+                self.abort_establishing(ep, now, call, 502, "Bad Gateway");
             }
             self.maybe_finish(call);
             return;
         };
-        if let Some(known) = c.dialog_b {
+        if let Some(known) = known {
             if known == d {
                 // A retransmission: the endpoint resends the cached ACK (§13.2.2.4).
-                if c.b_acked.is_some() {
+                if acked.is_some() {
                     let _ = ep.ack_2xx(d, cseq, None);
                 }
             } else {
@@ -536,47 +664,75 @@ impl B2bua {
             }
             return;
         }
-        c.dialog_b = Some(d);
-        self.by_dialog.insert(d, (call, Side::B));
-        if c.state != CallState::Establishing || c.a_final {
+        match side {
+            Leg::A => c.dialog_a = Some(d),
+            Leg::B => c.dialog_b = Some(d),
+        }
+        self.by_dialog.insert(d, (call, side));
+        self.on_b_2xx(ep, now, call, d, cseq, r);
+    }
+
+    /// ACKs the 2xx of `side`'s INVITE without body.
+    pub(crate) fn ack_now(
+        &mut self,
+        ep: &mut Endpoint,
+        call: CallId,
+        side: Leg,
+        d: DialogId,
+        cseq: u32,
+    ) {
+        let _ = ep.ack_2xx(d, cseq, None);
+        if let Some(o) = self.calls.get_mut(&call).and_then(|c| c.outgoing(side)) {
+            o.acked = Some(cseq);
+        }
+    }
+
+    /// Leg B's first 2xx of a bridged call (dialog `d`).
+    fn on_b_2xx(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        call: CallId,
+        d: DialogId,
+        cseq: u32,
+        r: &Message,
+    ) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let a = c.incoming().map(|a| (a.tx, a.offer, a.final_sent));
+        let Some((a_tx, a_offer, a_final)) = a else {
+            return;
+        };
+        if c.state != CallState::Establishing || a_final {
             // The call ended meanwhile (CANCEL crossed the 2xx, §9.1): ACK and BYE.
-            let _ = ep.ack_2xx(d, cseq, None);
-            c.b_acked = Some(cseq);
+            self.ack_now(ep, call, Leg::B, d, cseq);
             self.bye(
                 ep,
                 now,
                 call,
-                Side::B,
+                Leg::B,
                 &Reason::new(487, "Request Terminated"),
             );
             self.maybe_finish(call);
             return;
         }
         let Ok(body) = relay::relay_body(&mut c.rw_a, r) else {
-            let _ = ep.ack_2xx(d, cseq, None);
-            c.b_acked = Some(cseq);
+            self.ack_now(ep, call, Leg::B, d, cseq);
             self.begin_end(call, EndCause::Failed("leg B's SDP does not parse".into()));
             self.answer_a(ep, now, call, 502, "Bad Gateway");
             self.bye(
                 ep,
                 now,
                 call,
-                Side::B,
+                Leg::B,
                 &Reason::new(488, "Not Acceptable Here"),
             );
             self.maybe_finish(call);
             return;
         };
-        if c.a_offer || matches!(body, Body::None) {
-            // Early offer: B's 2xx carries the answer; ACK it now.
-            let _ = ep.ack_2xx(d, cseq, None);
-            c.b_acked = Some(cseq);
-        } else {
-            // Late offer: the 2xx carries B's offer; the answer comes in A's ACK.
-            c.b_ack_pending = Some(cseq);
-        }
+        let late = !(a_offer || matches!(body, Body::None));
         let status = r.status().unwrap_or(200);
-        let a_tx = c.a_tx;
         let sent = ep
             .make_response(a_tx, status, &relay::reason_phrase(r))
             .ok()
@@ -585,21 +741,43 @@ impl B2bua {
                 relay::set_body(&mut m, body).ok()?;
                 ep.respond(now, a_tx, m).ok()
             });
-        c.a_final = true;
+        if let Some(a) = c.incoming() {
+            a.final_sent = true;
+        }
+        if late {
+            // Late offer: the 2xx carries B's offer; the answer comes in A's ACK.
+            if let Some(b) = c.b.as_mut() {
+                b.ack_pending = Some(cseq);
+            }
+        } else {
+            // Early offer: B's 2xx carries the answer; ACK it now.
+            self.ack_now(ep, call, Leg::B, d, cseq);
+        }
         if sent.is_none() {
             // Leg A is gone (its transaction ended): end leg B.
+            if late {
+                self.ack_now(ep, call, Leg::B, d, cseq);
+            }
             self.begin_end(call, EndCause::Cancelled);
             self.bye(
                 ep,
                 now,
                 call,
-                Side::B,
+                Leg::B,
                 &Reason::new(487, "Request Terminated"),
             );
             self.maybe_finish(call);
             return;
         }
         self.note_dialog_a(ep, call);
+        self.on_answered(now, call);
+    }
+
+    /// Both legs are answered: the call is Established and its duration limit starts.
+    pub(crate) fn on_answered(&mut self, now: Instant, call: CallId) {
+        if let Some(limit) = self.calls.get(&call).and_then(|c| c.max_duration) {
+            self.arm(call, Timer::MaxDuration, now + limit);
+        }
         self.set_state(call, CallState::Established);
     }
 
@@ -607,9 +785,14 @@ impl B2bua {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
-        let (Some(cseq), Some(d)) = (c.b_ack_pending.take(), c.dialog_b) else {
+        let d = c.dialog_b;
+        let Some(b) = c.b.as_mut() else {
             return;
         };
+        let (Some(cseq), Some(d)) = (b.ack_pending.take(), d) else {
+            return;
+        };
+        b.acked = Some(cseq);
         // Late offer: A's ACK carries the answer; B's ACK carries it under Tandem's origin.
         let body = relay::relay_body(&mut c.rw_b, ack).unwrap_or(Body::None);
         let body = match &body {
@@ -617,39 +800,39 @@ impl B2bua {
             Body::None => None,
         };
         let _ = ep.ack_2xx(d, cseq, body);
-        c.b_acked = Some(cseq);
     }
 
     fn on_a_cancelled(&mut self, ep: &mut Endpoint, now: Instant, call: CallId) {
         // §9.2: the endpoint already answered 487 on leg A.
-        if let Some(c) = self.calls.get_mut(&call) {
-            c.a_final = true;
+        if let Some(a) = self.calls.get_mut(&call).and_then(Call::incoming) {
+            a.final_sent = true;
         }
         if self.state(call) == CallState::Establishing {
             self.begin_end(call, EndCause::Cancelled);
-            self.cancel_b(ep, now, call);
+            self.cancel_leg(ep, now, call, Leg::B);
         }
         self.maybe_finish(call);
     }
 
     // ----- helpers shared with the in-dialog relay -----
 
-    /// CANCEL leg B's INVITE now, or as soon as it has a provisional response (§9.1).
-    pub(crate) fn cancel_b(&mut self, ep: &mut Endpoint, now: Instant, call: CallId) {
-        let Some(c) = self.calls.get_mut(&call) else {
+    /// CANCEL the INVITE of outgoing leg `side` now, or as soon as it has a provisional
+    /// response (§9.1). Nothing for an incoming leg or an INVITE already done.
+    pub(crate) fn cancel_leg(&mut self, ep: &mut Endpoint, now: Instant, call: CallId, side: Leg) {
+        let Some(o) = self.calls.get_mut(&call).and_then(|c| c.outgoing(side)) else {
             return;
         };
-        if c.b_final {
+        if o.done {
             return;
         }
-        if c.b_provisional {
-            let _ = ep.cancel(now, c.b_tx);
+        if o.provisional {
+            let _ = ep.cancel(now, o.tx);
         } else {
-            c.b_cancel_pending = true;
+            o.cancel_pending = true;
         }
     }
 
-    /// A final response on leg A's INVITE, unless one was sent.
+    /// A final response on leg A's INVITE, unless one was sent (or leg A is outgoing).
     pub(crate) fn answer_a(
         &mut self,
         ep: &mut Endpoint,
@@ -658,14 +841,14 @@ impl B2bua {
         status: u16,
         reason: &str,
     ) {
-        let Some(c) = self.calls.get_mut(&call) else {
+        let Some(a) = self.calls.get_mut(&call).and_then(Call::incoming) else {
             return;
         };
-        if c.a_final {
+        if a.final_sent {
             return;
         }
-        c.a_final = true;
-        let _ = ep.reply(now, c.a_tx, status, reason);
+        a.final_sent = true;
+        let _ = ep.reply(now, a.tx, status, reason);
     }
 
     /// BYE on `side`'s dialog with `Reason` (RFC 3326), counted until answered.
@@ -674,12 +857,12 @@ impl B2bua {
         ep: &mut Endpoint,
         now: Instant,
         call: CallId,
-        side: Side,
+        side: Leg,
         reason: &Reason,
     ) {
         let Some(d) = self.calls.get_mut(&call).and_then(|c| match side {
-            Side::A => c.dialog_a.take(),
-            Side::B => c.dialog_b.take(),
+            Leg::A => c.dialog_a.take(),
+            Leg::B => c.dialog_b.take(),
         }) else {
             return;
         };
@@ -687,7 +870,7 @@ impl B2bua {
         self.bye_dialog(ep, now, call, d, reason);
     }
 
-    fn bye_dialog(
+    pub(crate) fn bye_dialog(
         &mut self,
         ep: &mut Endpoint,
         now: Instant,
@@ -719,11 +902,14 @@ impl B2bua {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
+        let Some(a_tx) = c.incoming().map(|a| a.tx) else {
+            return;
+        };
         if c.dialog_a.is_none()
-            && let Some(d) = ep.dialog_of_server_tx(c.a_tx)
+            && let Some(d) = ep.dialog_of_server_tx(a_tx)
         {
             c.dialog_a = Some(d);
-            self.by_dialog.insert(d, (call, Side::A));
+            self.by_dialog.insert(d, (call, Leg::A));
         }
     }
 
@@ -750,19 +936,21 @@ impl B2bua {
         true
     }
 
-    /// Ends a terminating call once nothing of it is pending: leg B's INVITE has its final
-    /// response and every BYE is answered.
+    /// Ends a terminating call once nothing of it is pending: every INVITE Tandem sent has
+    /// its final response and every BYE is answered.
     pub(crate) fn maybe_finish(&mut self, call: CallId) {
-        let done = self
-            .calls
-            .get(&call)
-            .is_some_and(|c| c.state == CallState::Terminating && c.b_final && c.byes_out == 0);
+        let done = self.calls.get(&call).is_some_and(|c| {
+            c.state == CallState::Terminating && c.invites_done() && c.byes_out == 0
+        });
         if !done {
             return;
         }
         let Some(c) = self.calls.remove(&call) else {
             return;
         };
+        for (timer, at) in &c.deadlines {
+            self.timers.remove(&(*at, call, *timer));
+        }
         self.by_server.retain(|_, id| *id != call);
         self.by_client.retain(|_, (id, _)| *id != call);
         self.by_dialog.retain(|_, (id, _)| *id != call);
@@ -779,7 +967,7 @@ impl B2bua {
 }
 
 /// A `<sess-id>` for a leg, from the endpoint's seeded RNG (RFC 8866 §5.2: numeric).
-fn session_id(ep: &mut Endpoint) -> u64 {
+pub(crate) fn session_id(ep: &mut Endpoint) -> u64 {
     u64::from_str_radix(&ep.new_tag(), 16).unwrap_or(1) >> 1
 }
 

@@ -8,15 +8,15 @@ use tandem_sip_core::{ClientTxId, DialogError, DialogId, Endpoint, ServerTxId};
 use tandem_sip_msg::headers::CSeq;
 use tandem_sip_msg::{HeaderName, Message, Method};
 
-use crate::b2bua::{B2bua, Role, Side};
+use crate::b2bua::{B2bua, Role};
 use crate::relay::{self, BODY_HEADERS, Body};
-use crate::types::{CallId, CallState, EndCause, Reason};
+use crate::types::{CallId, CallState, EndCause, Leg, Reason};
 
 /// One in-dialog request being relayed from the near leg to the far leg.
 #[derive(Debug)]
 pub(crate) struct Relay {
     /// The leg that sent the request.
-    near: Side,
+    near: Leg,
     /// Its server transaction on the near leg.
     near_tx: ServerTxId,
     method: Method,
@@ -35,7 +35,7 @@ impl B2bua {
         ep: &mut Endpoint,
         now: Instant,
         call: CallId,
-        near: Side,
+        near: Leg,
         tx: ServerTxId,
         request: &Message,
     ) {
@@ -108,19 +108,12 @@ impl B2bua {
     }
 
     /// BYE from `near`: 200 on that leg (§15.1.2), BYE with `Reason` on the other.
-    fn on_bye(
-        &mut self,
-        ep: &mut Endpoint,
-        now: Instant,
-        call: CallId,
-        near: Side,
-        tx: ServerTxId,
-    ) {
+    fn on_bye(&mut self, ep: &mut Endpoint, now: Instant, call: CallId, near: Leg, tx: ServerTxId) {
         let _ = ep.reply(now, tx, 200, "OK");
         if let Some(c) = self.calls.get_mut(&call) {
             let d = match near {
-                Side::A => c.dialog_a.take(),
-                Side::B => c.dialog_b.take(),
+                Leg::A => c.dialog_a.take(),
+                Leg::B => c.dialog_b.take(),
             };
             if let Some(d) = d {
                 self.by_dialog.remove(&d);
@@ -128,19 +121,18 @@ impl B2bua {
         }
         let state = self.state(call);
         let cause = match (near, state) {
-            (Side::A, CallState::Establishing) => EndCause::Cancelled,
-            (Side::A, _) => EndCause::CallerHangUp,
-            (Side::B, _) => EndCause::CalleeHangUp,
+            (Leg::A, CallState::Establishing) => EndCause::Cancelled,
+            (Leg::A, _) => EndCause::CallerHangUp,
+            (Leg::B, _) => EndCause::CalleeHangUp,
         };
         if self.begin_end(call, cause) {
             if state == CallState::Establishing {
                 // §15.1.2: the caller's BYE on the early dialog; its INVITE gets 487.
-                self.answer_a(ep, now, call, 487, "Request Terminated");
-                self.cancel_b(ep, now, call);
+                self.abort_establishing(ep, now, call, 487, "Request Terminated");
             } else {
                 let text = match near {
-                    Side::A => "Caller hung up",
-                    Side::B => "Callee hung up",
+                    Leg::A => "Caller hung up",
+                    Leg::B => "Callee hung up",
                 };
                 self.bye(ep, now, call, near.other(), &Reason::new(200, text));
             }

@@ -10,8 +10,10 @@
 //! Media flows peer to peer: Tandem never touches `c=`/`m=` and sends no RTP.
 //!
 //! Like the endpoint, the controller never reads a clock and never does I/O: `now` is an
-//! argument and it acts only through the endpoint's commands. It has no timer of its own.
-//! The application's event loop feeds it every endpoint event and drains its call events:
+//! argument and it acts only through the endpoint's commands. Its own timers (ring timeouts,
+//! maximum durations) are reported by [`B2bua::poll_timeout`]: the event loop sleeps until
+//! the earlier of that and the endpoint's deadline, and calls [`B2bua::handle_timeout`]
+//! when it is due. The loop feeds it every endpoint event and drains its call events:
 //!
 //! ```
 //! use std::time::Instant;
@@ -52,7 +54,9 @@
 //! What the controller does by itself (RFC 3261 unless noted):
 //! - **Leg B** ([`B2bua::establish`]): new Call-ID, From tag and CSeq, Tandem's Via and
 //!   Contact, `Max-Forwards` decremented (RFC 7332), the offer (or its absence: late offer)
-//!   relayed.
+//!   relayed; per [`CallSettings`]: failover targets (RFC 3263 §4.3), a digest retry with
+//!   the leg's [`Credentials`] on 401/407 (RFC 3261 §22.2), a session timer (RFC 4028), a
+//!   ring timeout (CANCEL, 480 on leg A) and a maximum duration (BYE on both legs).
 //! - **Answers**: 101-199 relayed to leg A with the early-media SDP; a 2xx is ACKed on leg B
 //!   (§13.2.2.4; for a late offer, once leg A's ACK brings the answer) and relayed to leg A;
 //!   a failure maps to a final response on leg A per [`map_failure`].
@@ -69,11 +73,14 @@
 
 mod b2bua;
 mod indialog;
+mod leg;
 mod relay;
+mod timers;
 mod types;
 
 pub use b2bua::B2bua;
 pub use relay::map_failure;
 pub use types::{
-    B2buaConfig, CallError, CallEvent, CallId, CallSettings, CallState, EndCause, Reason,
+    B2buaConfig, CallError, CallEvent, CallId, CallSettings, CallState, Credentials, EndCause, Leg,
+    Reason,
 };

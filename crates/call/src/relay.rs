@@ -152,6 +152,15 @@ pub(crate) fn map_in_dialog(status: Option<u16>) -> (u16, Option<&'static str>) 
     }
 }
 
+/// Whether a comma-separated header `name` of `m` lists `token` (case-insensitive).
+pub(crate) fn lists_token(m: &Message, name: &HeaderName, token: &str) -> bool {
+    m.values(name).any(|v| {
+        String::from_utf8_lossy(v)
+            .split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    })
+}
+
 /// The reason phrase of a response.
 pub(crate) fn reason_phrase(m: &Message) -> String {
     m.status_line()

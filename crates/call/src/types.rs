@@ -1,5 +1,8 @@
 //! The public vocabulary of the call controller: settings, ids, states, events and errors.
 
+use std::fmt;
+use std::time::Duration;
+
 use tandem_sip_core::{DialogError, Flow, RespondError, SendError};
 use tandem_sip_msg::{HeaderName, Uri};
 
@@ -8,7 +11,72 @@ use tandem_sip_msg::{HeaderName, Uri};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallId(pub(crate) u64);
 
-/// The settings of the outgoing leg (UCMA's `BackToBackCallSettings(call, destination)`).
+/// One leg of a call.
+///
+/// For [`B2bua::establish`](crate::B2bua::establish), `A` is the incoming call (Tandem is its
+/// UAS) and `B` the outgoing one; for [`B2bua::originate`](crate::B2bua::originate), `A` is
+/// the first party called (its 2xx carries the offer) and `B` the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Leg {
+    /// The caller's leg (incoming), or the first party of an originated call.
+    A,
+    /// The callee's leg (outgoing), or the second party of an originated call.
+    B,
+}
+
+impl Leg {
+    /// The other leg.
+    pub fn other(self) -> Self {
+        match self {
+            Self::A => Self::B,
+            Self::B => Self::A,
+        }
+    }
+}
+
+/// A user name and password answering digest challenges (RFC 3261 §22.2) to an outgoing
+/// leg's INVITE. `Debug` does not print them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// Only answer challenges of this realm (`None`: any realm).
+    pub realm: Option<String>,
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+impl Credentials {
+    /// Credentials for any realm.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            realm: None,
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// The same credentials, used only for challenges of `realm`.
+    #[must_use]
+    pub fn for_realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("realm", &self.realm)
+            .field("username", &"<redacted>")
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The settings of an outgoing leg (UCMA's `BackToBackCallSettings(call, destination)`).
+///
+/// Build with [`CallSettings::new`] and the `with_*` methods; every field is public too.
 #[derive(Debug, Clone)]
 pub struct CallSettings {
     /// Where leg B's INVITE goes (a resolved next hop: DNS belongs to the runtime).
@@ -28,11 +96,33 @@ pub struct CallSettings {
     /// its own leg (topology hiding): Via, Contact, Call-ID, tags, Record-Route and Route are
     /// never copied even if listed.
     pub pass_through: Vec<HeaderName>,
+    /// Give up on this leg's INVITE when it has no final response this long after it was
+    /// sent: CANCEL it (RFC 3261 §9.1) and end the call with [`EndCause::RingTimeout`]
+    /// (leg A of [`B2bua::establish`](crate::B2bua::establish) gets 480). `None`: only the
+    /// endpoint's Timer C (§16.6 step 11, 181 s) and Timer B apply.
+    pub ring_timeout: Option<Duration>,
+    /// End the call this long after it was answered, with BYE on both legs and
+    /// `Reason: SIP;cause=200;text="Maximum call duration"` (RFC 3326); the call ends with
+    /// [`EndCause::MaxDuration`]. With both legs' settings (originate), the shorter wins.
+    /// `None`: no limit.
+    pub max_duration: Option<Duration>,
+    /// Answer a 401/407 to this leg's INVITE with these credentials (RFC 3261 §22.2): the
+    /// INVITE is re-sent once more per challenge (CSeq + 1, same Call-ID, tags and body, an
+    /// `Authorization` or `Proxy-Authorization`), at most twice. `None`: the challenge is a
+    /// failure (mapped to 403 on leg A, see [`map_failure`](crate::map_failure)), unless the
+    /// endpoint holds credentials of its own (`Endpoint::set_credentials`).
+    pub credentials: Option<Credentials>,
+    /// Session timer policy of this leg (RFC 4028): `Some(interval)` asks for
+    /// `Session-Expires: <interval>;refresher=uac` (at least 90 s, §4) with
+    /// `Supported: timer`, so Tandem refreshes the leg and a lost leg ends the call.
+    /// `None`: the endpoint's configuration decides. Refreshes and expiry are run by the
+    /// endpoint, which must list `timer` in `EndpointConfig::supported`.
+    pub session_expires: Option<Duration>,
 }
 
 impl CallSettings {
-    /// Settings that call `target` through `destination`, with no extra header and an
-    /// empty allow-list.
+    /// Settings that call `target` through `destination`, with no extra header, an empty
+    /// allow-list, and no timer of their own.
     pub fn new(destination: Flow, target: Uri) -> Self {
         Self {
             destination,
@@ -41,7 +131,67 @@ impl CallSettings {
             from: None,
             extra_headers: Vec::new(),
             pass_through: Vec::new(),
+            ring_timeout: None,
+            max_duration: None,
+            credentials: None,
+            session_expires: None,
         }
+    }
+
+    /// Sets [`Self::fallbacks`].
+    #[must_use]
+    pub fn with_fallbacks(mut self, fallbacks: Vec<Flow>) -> Self {
+        self.fallbacks = fallbacks;
+        self
+    }
+
+    /// Sets [`Self::from`].
+    #[must_use]
+    pub fn with_from(mut self, from: impl Into<String>) -> Self {
+        self.from = Some(from.into());
+        self
+    }
+
+    /// Adds one of [`Self::extra_headers`].
+    #[must_use]
+    pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
+        self.extra_headers.push((name, value.into()));
+        self
+    }
+
+    /// Sets [`Self::pass_through`].
+    #[must_use]
+    pub fn with_pass_through(mut self, names: Vec<HeaderName>) -> Self {
+        self.pass_through = names;
+        self
+    }
+
+    /// Sets [`Self::ring_timeout`].
+    #[must_use]
+    pub fn with_ring_timeout(mut self, timeout: Duration) -> Self {
+        self.ring_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets [`Self::max_duration`].
+    #[must_use]
+    pub fn with_max_duration(mut self, limit: Duration) -> Self {
+        self.max_duration = Some(limit);
+        self
+    }
+
+    /// Sets [`Self::credentials`].
+    #[must_use]
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Sets [`Self::session_expires`].
+    #[must_use]
+    pub fn with_session_expires(mut self, interval: Duration) -> Self {
+        self.session_expires = Some(interval);
+        self
     }
 }
 
@@ -107,6 +257,11 @@ pub enum EndCause {
     LegLost,
     /// A message of leg B could not be relayed (e.g. an answer whose SDP does not parse).
     Failed(String),
+    /// An outgoing leg had no final response within its
+    /// [`CallSettings::ring_timeout`]: it was cancelled.
+    RingTimeout,
+    /// The call reached its [`CallSettings::max_duration`]: both legs got BYE.
+    MaxDuration,
 }
 
 /// What the call controller reports to the application ([`B2bua::poll_event`]).

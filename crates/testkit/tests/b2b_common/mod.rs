@@ -80,10 +80,26 @@ pub fn setup(seed: u64, callee: Callee) -> B2bWorld {
 
 /// [`setup`] with leg B's settings adjusted by `tune`.
 pub fn setup_with(seed: u64, callee: Callee, tune: impl FnOnce(&mut CallSettings)) -> B2bWorld {
+    setup_full(seed, callee, tune, |_, _| {})
+}
+
+/// [`setup_with`], with each endpoint's configuration adjusted by `tune_config`, given the
+/// node's address ([`CALLER`], [`TANDEM`] or [`CALLEE`]).
+pub fn setup_full(
+    seed: u64,
+    callee: Callee,
+    tune: impl FnOnce(&mut CallSettings),
+    tune_config: impl Fn(&str, &mut EndpointConfig),
+) -> B2bWorld {
     let mut w = World::new(seed, LinkConfig::latency(Duration::from_millis(20)));
-    let caller_id = w.add_node(CALLER, config(seed ^ 1));
-    let tandem = w.add_node(TANDEM, config(seed ^ 3));
-    let callee_id = w.add_node(CALLEE, config(seed ^ 2));
+    let conf = |addr, s| {
+        let mut c = config(s);
+        tune_config(addr, &mut c);
+        c
+    };
+    let caller_id = w.add_node(CALLER, conf(CALLER, seed ^ 1));
+    let tandem = w.add_node(TANDEM, conf(TANDEM, seed ^ 3));
+    let callee_id = w.add_node(CALLEE, conf(CALLEE, seed ^ 2));
     let b2b = Rc::new(RefCell::new(B2bua::default()));
     let log = Rc::new(RefCell::new(Vec::new()));
     let mut s = settings(&w, tandem, callee_id);
@@ -275,8 +291,41 @@ impl B2bWorld {
             .unwrap();
     }
 
+    /// Runs the world for `ms` of virtual time, firing the controller's own timers
+    /// ([`B2bua::poll_timeout`]) as they fall due.
     pub fn run(&mut self, ms: u64) {
-        self.w.run_for(Duration::from_millis(ms));
+        self.run_for(Duration::from_millis(ms));
+    }
+
+    /// [`Self::run`] for any duration.
+    pub fn run_for(&mut self, d: Duration) {
+        let end = self.w.clock.now() + d;
+        loop {
+            let now = self.w.clock.now();
+            let due = self.b2b.borrow().poll_timeout().filter(|t| *t <= end);
+            let Some(due) = due else {
+                self.w.run_for(end.saturating_duration_since(now));
+                self.w.clock.advance_to(end);
+                return;
+            };
+            if due > now {
+                self.w.run_for(due - now);
+                self.w.clock.advance_to(due);
+            }
+            let (b2b, log) = (self.b2b.clone(), self.log.clone());
+            self.w.command(self.tandem, |ep, now| {
+                let mut b2b = b2b.borrow_mut();
+                b2b.handle_timeout(ep, now);
+                while let Some(ev) = b2b.poll_event() {
+                    log.borrow_mut().push(ev);
+                }
+            });
+        }
+    }
+
+    /// Every call event so far.
+    pub fn events(&self) -> Vec<CallEvent> {
+        self.log.borrow().clone()
     }
 
     /// Every message sent from `from` to `to`, parsed.
@@ -302,6 +351,19 @@ impl B2bWorld {
                 _ => false,
             })
             .unwrap_or_else(|| panic!("no {label}; ladder:\n{}", self.ladder()))
+    }
+
+    /// When each message with `label` (method or status) left `from` for `to`.
+    pub fn times(&mut self, from: NodeId, to: NodeId, label: &str) -> Vec<std::time::Instant> {
+        let (f, t) = (self.addr(from), self.addr(to));
+        self.w
+            .net
+            .trace()
+            .entries()
+            .iter()
+            .filter(|e| e.from == f && e.to == t && e.label() == label)
+            .map(|e| e.at)
+            .collect()
     }
 
     pub fn ladder(&self) -> String {
@@ -335,7 +397,7 @@ impl B2bWorld {
             .iter()
             .filter_map(|e| match e {
                 CallEvent::StateChanged { state, .. } => Some(*state),
-                CallEvent::Ended { .. } => None,
+                _ => None,
             })
             .collect()
     }
@@ -343,7 +405,7 @@ impl B2bWorld {
     /// Runs every timer out, then checks that nothing leaked: no transaction, no dialog on
     /// any node, no call in the controller.
     pub fn assert_drained(&mut self) {
-        self.w.run_for(Duration::from_secs(40));
+        self.run_for(Duration::from_secs(40));
         for n in [self.caller, self.tandem, self.callee] {
             let ep = &self.w.node(n).endpoint;
             assert_eq!(

@@ -1,0 +1,219 @@
+//! The INVITE of each leg: the incoming one (Tandem is its UAS) and the outgoing ones
+//! (Tandem is their UAC): building and sending them, and the digest retry (RFC 3261 §22.2).
+
+use std::time::Instant;
+
+use tandem_sip_core::auth::{AuthKind, DigestClient};
+use tandem_sip_core::{ClientTxId, Endpoint, Flow, ServerTxId};
+use tandem_sip_msg::headers::{CSeq, Challenge};
+use tandem_sip_msg::{HeaderName, Message, Method};
+
+use crate::relay::{self, Body};
+use crate::types::{CallError, CallSettings, Credentials};
+
+/// How many times one INVITE is re-sent with credentials before a challenge counts as a
+/// failure (a first answer, and one more for a `stale=true` nonce).
+const MAX_AUTH_RETRIES: u8 = 2;
+
+/// The INVITE Tandem received on leg A of [`crate::B2bua::establish`].
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    pub(crate) tx: ServerTxId,
+    /// The INVITE carried an offer (else: late offer, §13.2.1, RFC 3264 §5).
+    pub(crate) offer: bool,
+    /// A final response was sent (or the endpoint sent 487).
+    pub(crate) final_sent: bool,
+}
+
+/// An INVITE Tandem sent (leg B, or either leg of an originated call).
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    /// Its client transaction (replaced by a digest retry).
+    pub(crate) tx: ClientTxId,
+    /// A provisional response arrived: CANCEL is allowed (§9.1).
+    pub(crate) provisional: bool,
+    /// CANCEL as soon as the first provisional response arrives.
+    pub(crate) cancel_pending: bool,
+    /// The INVITE has its final response (or timed out).
+    pub(crate) done: bool,
+    /// The 2xx was ACKed (CSeq): retransmissions get the same ACK (§13.2.2.4).
+    pub(crate) acked: Option<u32>,
+    /// The 2xx (CSeq) waits for its ACK: its answer comes from the other leg.
+    pub(crate) ack_pending: Option<u32>,
+    /// What a digest retry needs; dropped once the INVITE is done.
+    pub(crate) auth: Option<Box<AuthRetry>>,
+}
+
+/// What a digest retry of an INVITE needs.
+#[derive(Debug)]
+pub(crate) struct AuthRetry {
+    credentials: Credentials,
+    targets: Vec<Flow>,
+    retries: u8,
+}
+
+impl Outgoing {
+    /// A leg whose INVITE was just sent in `tx` with `settings`.
+    pub(crate) fn new(tx: ClientTxId, settings: &CallSettings) -> Self {
+        Self {
+            tx,
+            provisional: false,
+            cancel_pending: false,
+            done: false,
+            acked: None,
+            ack_pending: None,
+            auth: settings.credentials.clone().map(|credentials| {
+                Box::new(AuthRetry {
+                    credentials,
+                    targets: targets(settings),
+                    retries: 0,
+                })
+            }),
+        }
+    }
+
+    /// The INVITE is over: forget what only a retry needed.
+    pub(crate) fn finish(&mut self) {
+        self.done = true;
+        self.auth = None;
+    }
+
+    /// Re-sends the INVITE answering the challenge of `response` (a 401 or 407) with the
+    /// leg's credentials (RFC 3261 §22.2): the request as last sent without its Via, with
+    /// CSeq + 1 (§8.1.3.5) and an `Authorization` or `Proxy-Authorization` (replacing an
+    /// earlier one). Returns the new transaction, or `None` when the challenge is final (no
+    /// credentials, no matching realm, retries exhausted, nothing sendable).
+    pub(crate) fn retry_auth(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        digest: &mut DigestClient,
+        response: &Message,
+    ) -> Option<ClientTxId> {
+        let kind = match response.status()? {
+            401 => AuthKind::Www,
+            407 => AuthKind::Proxy,
+            _ => return None,
+        };
+        let auth = self
+            .auth
+            .as_mut()
+            .filter(|a| a.retries < MAX_AUTH_RETRIES)?;
+        let challenges: Vec<String> = response
+            .values(&kind.challenge_header())
+            .map(relay::unfold)
+            .filter(|c| realm_matches(c, auth.credentials.realm.as_deref()))
+            .collect();
+        let challenge = DigestClient::select(&challenges)?;
+        let mut request = ep.client_request(self.tx)?.clone();
+        let via = request.headers().position(|h| h.is(&HeaderName::Via))?;
+        request.remove_header_at(via).ok()?;
+        let seq = request.typed::<CSeq>().ok().flatten()?.seq.wrapping_add(1);
+        request
+            .replace_header(&HeaderName::CSeq, &format!("{seq} INVITE"))
+            .ok()?;
+        let uri = request.request_line()?.uri.to_owned();
+        let value = digest
+            .authorize(
+                challenge,
+                Method::Invite.as_str(),
+                &uri,
+                &auth.credentials.username,
+                &auth.credentials.password,
+            )
+            .ok()?;
+        request.remove_headers(&kind.credentials_header());
+        request
+            .push_header(&kind.credentials_header(), &value)
+            .ok()?;
+        let tx = send(ep, now, request, &auth.targets).ok()?;
+        auth.retries += 1;
+        self.tx = tx;
+        self.provisional = false;
+        Some(tx)
+    }
+}
+
+/// Whether `challenge` is a digest challenge for `realm` (`None`: any).
+fn realm_matches(challenge: &str, realm: Option<&str>) -> bool {
+    let Ok(c) = Challenge::parse(challenge) else {
+        return false;
+    };
+    match realm {
+        None => true,
+        Some(r) => c.param("realm").is_some_and(|v| v == r),
+    }
+}
+
+/// The destination then the fallbacks of `settings`.
+fn targets(settings: &CallSettings) -> Vec<Flow> {
+    std::iter::once(settings.destination)
+        .chain(settings.fallbacks.iter().copied())
+        .collect()
+}
+
+/// Sends `m` to the first of `targets`, failing over to the others (RFC 3263 §4.3).
+fn send(
+    ep: &mut Endpoint,
+    now: Instant,
+    m: Message,
+    targets: &[Flow],
+) -> Result<ClientTxId, CallError> {
+    match targets {
+        [] => Err(CallError::Send(tandem_sip_core::SendError::NoTarget)),
+        [one] => Ok(ep.send_request(now, m, *one)?),
+        many => Ok(ep.send_request_to_targets(now, m, many.to_vec())?),
+    }
+}
+
+/// A new initial INVITE for an outgoing leg (RFC 3261 §8.1.1, §12.1.2: new Call-ID, From
+/// tag and CSeq; the endpoint adds Via and Contact): `from` (a name-addr without tag), To
+/// the settings' target, `Max-Forwards: hops` (RFC 7332 §3), the allow-listed headers of
+/// `copy_from`, the settings' extra headers, the session timer (RFC 4028 §7.1) and `body`.
+/// Sends it and returns its transaction and the INVITE's Call-ID.
+pub(crate) fn send_invite(
+    ep: &mut Endpoint,
+    now: Instant,
+    settings: &CallSettings,
+    from: &str,
+    hops: u32,
+    copy_from: Option<&Message>,
+    body: Body,
+) -> Result<(ClientTxId, String), CallError> {
+    let bad = |e: tandem_sip_msg::EditError| CallError::BadHeader(e.to_string());
+    let mut m = Message::new_request(&Method::Invite, &settings.target).map_err(bad)?;
+    let cseq = ep.initial_cseq();
+    let call_id = ep.new_call_id();
+    let headers = [
+        (HeaderName::From, format!("{from};tag={}", ep.new_tag())),
+        (HeaderName::To, format!("<{}>", settings.target)),
+        (HeaderName::CallId, call_id.clone()),
+        (HeaderName::CSeq, format!("{cseq} INVITE")),
+        (HeaderName::MaxForwards, hops.to_string()),
+    ];
+    for (name, value) in &headers {
+        m.push_header(name, value).map_err(bad)?;
+    }
+    if let Some(source) = copy_from {
+        relay::copy_allowed(source, &mut m, &settings.pass_through).map_err(bad)?;
+    }
+    for (name, value) in &settings.extra_headers {
+        m.push_header(name, value).map_err(bad)?;
+    }
+    if let Some(interval) = settings.session_expires {
+        // RFC 4028 §4: Min-SE is at least 90 s, so is any interval asked for.
+        let secs = interval.as_secs().max(90);
+        m.replace_header(
+            &HeaderName::SessionExpires,
+            &format!("{secs};refresher=uac"),
+        )
+        .map_err(bad)?;
+        if !relay::lists_token(&m, &HeaderName::Supported, "timer") {
+            m.push_header(&HeaderName::Supported, "timer")
+                .map_err(bad)?;
+        }
+    }
+    relay::set_body(&mut m, body).map_err(bad)?;
+    let tx = send(ep, now, m, &targets(settings))?;
+    Ok((tx, call_id))
+}
