@@ -193,6 +193,132 @@ rc=0; b2b load 1000 100 || rc=$?
 grep -E "Successful call|Failed call" "$work/b2b-load/uac.log" | tail -n 2
 result "b2b: 1,000 calls at 100 calls/s, 0 failed" $rc
 
+# 9-11 run against a second back-to-back server (tests/interop/b2b-flows.toml): sip:b@ goes to
+#    baresip b, sip:viakam@ through Kamailio, anything else to the SIPp UAS on 15280.
+flows_port=15270
+"$tandem" serve --config tests/interop/b2b-flows.toml --sip 127.0.0.1:$flows_port \
+  --http 127.0.0.1:18270 --data "$work/data-flows" > "$work/tandem-flows.log" 2>&1 &
+pids+=($!); flows_pid=$!
+for _ in $(seq 50); do
+  sipsak -s "sip:ping@127.0.0.1:$flows_port" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+kill -0 $flows_pid 2>/dev/null || { echo "interop: the flows server died:"; tail -n 3 "$work/tandem-flows.log"; }
+
+# 9. Scenario 1 call flows, SIPp UAC (15281) -> Tandem -> SIPp UAS (15280), 3 calls each, with
+#    tests/interop/b2b_<flow>_uac.xml / _uas.xml. Both SIPp must exit 0 and count 3 successful,
+#    0 failed calls: the scenarios check each message the other side must see (the relayed
+#    BYE, CANCEL/487, 486, the hold offer a=sendonly and its a=recvonly answer ACKed end to end,
+#    the late offer's answer in leg B's ACK).
+flow() { # flow description calls
+  local dir="$work/flow-$1" rc=0 side
+  mkdir -p "$dir"
+  ( cd "$dir"; timeout 30 sipp -sf "$root/tests/interop/b2b_$1_uas.xml" -i 127.0.0.1 -p 15280 \
+      -m "$3" -nostdin -timeout 20 -trace_err -trace_msg > uas.log 2>&1 ) &
+  local uas=$!
+  sleep 0.3
+  ( cd "$dir"; timeout 30 sipp -sf "$root/tests/interop/b2b_$1_uac.xml" "127.0.0.1:$flows_port" \
+      -s callee -i 127.0.0.1 -p 15281 -mi 127.0.0.1 -mp 17200 -r 10 -m "$3" -l "$3" -nostdin \
+      -timeout 20 -trace_err -trace_msg > uac.log 2>&1 ) || rc=$?
+  wait $uas || rc=$?
+  for side in uac uas; do
+    grep -q "Successful call *| *0 *| *$3 " "$dir/$side.log" && grep -q "Failed call *| *0 *| *0 " "$dir/$side.log" \
+      || { echo "interop: $1: the $side did not count $3 successful, 0 failed calls"; rc=1; }
+  done
+  result "b2b flow: $2 ($3 calls)" $rc
+}
+flow callee_bye "callee hangs up (UAS sends BYE)" 3
+flow cancel "caller cancels after 180, gets 487" 3
+flow busy "callee busy, caller gets 486" 3
+flow reinvite_caller "re-INVITE (hold) from the caller, answered and ACKed end to end" 3
+flow reinvite_callee "re-INVITE (hold) from the callee, answered and ACKed end to end" 3
+flow late_offer "late offer: offer in 200, answer in both ACKs" 3
+
+# 10. baresip a (15300) dials sip:b@Tandem; Tandem calls baresip b (15310, auto-answer). Real
+#     audio: a sends a 440 Hz tone for 4 s (its end hangs up), b a 1 kHz tone. Each recording
+#     (baresip's sndfile module) must hold the other's tone (sox stat's rough frequency), and a
+#     capture on lo (tcpdump) must count > 100 RTP packets between the two baresips (> 50 each
+#     way) and 0 non-SIP datagrams to or from Tandem's UDP ports (media flows peer to peer).
+bs=$work/baresip; mkdir -p "$bs/rec_a" "$bs/rec_b"
+for u in a b; do
+  mkdir -p "$bs/$u"
+  sed "s#WORKDIR#$bs#g" "tests/interop/baresip/$u/config" > "$bs/$u/config"
+  cp "tests/interop/baresip/$u/accounts" "$bs/$u/accounts"
+done
+sox -n -r 8000 -b 16 -c 1 "$bs/tone440.wav" synth 4 sine 440 vol 0.5
+sox -n -r 8000 -b 16 -c 1 "$bs/tone1000.wav" synth 10 sine 1000 vol 0.5
+tandem_udp=$(ss -H -uanp | { grep "pid=$flows_pid," || true; } | awk '{print $4}' | sed 's/.*://' | sort -u | paste -sd, -)
+timeout 40 tcpdump -i lo -n -U -w "$bs/lo.pcap" udp > "$bs/tcpdump.log" 2>&1 &
+pids+=($!); tcpdump_pid=$!
+for _ in $(seq 50); do grep -q "listening on" "$bs/tcpdump.log" && break; sleep 0.1; done
+rc=0
+timeout 20 baresip -f "$bs/b" -t 9 > "$bs/b.log" 2>&1 &
+callee=$!
+sleep 1
+timeout 20 baresip -f "$bs/a" -e "/dial sip:b@127.0.0.1:$flows_port" -t 7 > "$bs/a.log" 2>&1 || rc=$?
+wait $callee || rc=$?
+kill -INT $tcpdump_pid 2>/dev/null || true; wait $tcpdump_pid || true
+[ $rc -eq 0 ] || echo "interop: baresip exited with $rc"
+tone() { # wav low high: the rough frequency of wav lies in [low, high]
+  local f
+  f=$(sox "$1" -n stat 2>&1 | awk '/Rough/ {print $3}')
+  echo "interop: $(basename "$(dirname "$1")")/$(basename "$1"): rough frequency ${f:-none} Hz"
+  [ -n "$f" ] && [ "$f" -ge "$2" ] && [ "$f" -le "$3" ]
+}
+dec_b=$(ls "$bs"/rec_b/dump-*-dec.wav 2>/dev/null | head -n 1)
+dec_a=$(ls "$bs"/rec_a/dump-*-dec.wav 2>/dev/null | head -n 1)
+if [ -z "$dec_b" ] || [ -z "$dec_a" ]; then echo "interop: baresip wrote no recording"; rc=1; else
+  tone "$dec_b" 420 460 || { echo "interop: the callee did not receive the caller's 440 Hz"; rc=1; }
+  tone "$dec_a" 950 1050 || { echo "interop: the caller did not receive the callee's 1 kHz"; rc=1; }
+fi
+result "baresip -> Tandem -> baresip: each side hears the other's tone" $rc
+rc=0
+if [ -z "$tandem_udp" ]; then echo "interop: no UDP socket of Tandem found"; rc=1; else
+  python3 tests/interop/rtp_count.py "$bs/lo.pcap" --a 21400-21419 --b 22400-22419 \
+    --tandem "$tandem_udp" --min-rtp 100 || rc=$?
+fi
+result "baresip call: > 100 RTP packets peer to peer, none at Tandem ($tandem_udp)" $rc
+
+# 11. Kamailio (tests/interop/kamailio/kamailio-proxy.cfg, foreground, 15400) as a stateful
+#     proxy on each side of Tandem, 20 calls each way with uac.xml/uas.xml, 0 failed:
+#     SIPp UAC -> Kamailio -> Tandem -> SIPp UAS (Tandem's 200 carries Kamailio's Record-Route,
+#     the UAC's ACK and BYE are routed through it) and SIPp UAC -> Tandem -> Kamailio -> SIPp UAS
+#     (Tandem's ACK and BYE reach the UAS through Kamailio: its Via on top).
+kam=$work/kamailio; mkdir -p "$kam"
+timeout 120 kamailio -f tests/interop/kamailio/kamailio-proxy.cfg -DD -E -m 64 -M 8 -P "$kam/kam.pid" \
+  > "$kam/kamailio.log" 2>&1 &
+pids+=($!); kam_pid=$!
+for _ in $(seq 50); do
+  sipsak -s "sip:totandem@127.0.0.1:15400" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+kamflow() { # name target service
+  local dir="$kam/$1" rc=0 side
+  mkdir -p "$dir"
+  ( cd "$dir"; timeout 60 sipp -sf "$root/tests/interop/uas.xml" -i 127.0.0.1 -p 15280 -m 20 -nostdin \
+      -timeout 40 -buff_size 4194304 -trace_err -trace_msg > uas.log 2>&1 ) &
+  local uas=$!
+  sleep 0.3
+  ( cd "$dir"; timeout 60 sipp -sf "$root/tests/interop/uac.xml" "$2" -s "$3" -i 127.0.0.1 -p 15281 \
+      -mi 127.0.0.1 -mp 17200 -d 100 -r 20 -m 20 -l 20 -nostdin -timeout 40 -buff_size 4194304 \
+      -trace_err -trace_msg > uac.log 2>&1 ) || rc=$?
+  wait $uas || rc=$?
+  for side in uac uas; do
+    grep -q "Successful call *| *0 *| *20 " "$dir/$side.log" && grep -q "Failed call *| *0 *| *0 " "$dir/$side.log" \
+      || { echo "interop: kamailio $1: the $side did not count 20 successful, 0 failed calls"; rc=1; }
+  done
+  return $rc
+}
+rc=0; kamflow in-front "127.0.0.1:15400" totandem || rc=$?
+n=$(cat "$kam"/in-front/uac_*_messages.log 2>/dev/null | grep -c "^Route: <sip:127.0.0.1:15400;lr" || true)
+[ "$n" -eq 40 ] || { echo "interop: $n of 40 ACK/BYE routed through Kamailio"; rc=1; }
+result "SIPp -> Kamailio -> Tandem -> SIPp: 20 calls, 0 failed" $rc
+rc=0; kamflow behind "127.0.0.1:$flows_port" viakam || rc=$?
+n=$(cat "$kam"/behind/uas_*_messages.log 2>/dev/null | grep -A1 -E "^(ACK|BYE) " | grep -c "^Via: SIP/2.0/UDP 127.0.0.1:15400" || true)
+[ "$n" -eq 40 ] || { echo "interop: $n of 40 ACK/BYE from Tandem came through Kamailio"; rc=1; }
+result "SIPp -> Tandem -> Kamailio -> SIPp: 20 calls, 0 failed" $rc
+kill "$kam_pid" 2>/dev/null || true
+
 # The server must still be alive and must not have panicked.
 if grep -q "panicked" "$work"/tandem*.log; then
   grep -m3 "panicked" "$work"/tandem*.log; result "no panic in the server log" 1

@@ -8,7 +8,9 @@ set -euo pipefail
 
 want=(cmake pkg-config libopus-dev)
 case "${1:-}" in
-  interop) want+=(sip-tester sipsak sox sipvicious python3 iproute2 procps) ;;
+  # baresip: with --no-install-recommends only baresip-core (g711/alsa/aufile/sndfile modules)
+  # comes along; kamailio: the stateful proxy in front of Tandem; tcpdump: the RTP count on lo.
+  interop) want+=(sip-tester sipsak sox sipvicious python3 iproute2 procps baresip kamailio tcpdump) ;;
   fuzz) ;;
   "") ;;
   *) echo "usage: $0 [interop|fuzz]" >&2; exit 2 ;;
