@@ -144,7 +144,9 @@ impl<D: Dns> Resolver<D> {
                 if from_naptr.is_empty() {
                     self.transports
                         .iter()
-                        .filter(|t| usable(**t, secure) && **t != Transport::Ws)
+                        .filter(|t| {
+                            usable(**t, secure) && !matches!(t, Transport::Ws | Transport::Wss)
+                        })
                         .map(|t| (*t, srv_name(*t, &host_name)))
                         .collect()
                 } else {
@@ -177,9 +179,11 @@ impl<D: Dns> Resolver<D> {
     fn transport_param(&self, name: &str, secure: bool) -> Result<Transport, ResolveError> {
         let bad = || ResolveError::Transport(name.to_owned());
         let named = Transport::from_name(name).ok_or_else(bad)?;
-        // RFC 3261 §26.2.2: `sips:` with `transport=tcp` means TLS.
+        // RFC 3261 §26.2.2: `sips:` with `transport=tcp` means TLS; RFC 7118 §5.2: with
+        // `transport=ws`, secure WebSocket.
         let transport = match (secure, named) {
             (true, Transport::Tcp | Transport::Tls) => Transport::Tls,
+            (true, Transport::Ws | Transport::Wss) => Transport::Wss,
             (true, _) => return Err(bad()),
             (false, t) => t,
         };
@@ -223,18 +227,14 @@ fn default_transport(secure: bool) -> Transport {
     }
 }
 
-/// RFC 3261 §19.1.2: 5061 for TLS, 5060 otherwise (RFC 7118 defines none for WS).
+/// RFC 3261 §19.1.2: 5061 for TLS (and WSS), 5060 otherwise (RFC 7118 defines none for WS).
 fn default_port(transport: Transport) -> u16 {
-    if transport == Transport::Tls {
-        5061
-    } else {
-        5060
-    }
+    if transport.is_secure() { 5061 } else { 5060 }
 }
 
-/// Whether `transport` may carry a `sips:` request (TLS only) or a `sip:` one (any).
+/// Whether `transport` may carry a `sips:` request (TLS or WSS only) or a `sip:` one (any).
 fn usable(transport: Transport, secure: bool) -> bool {
-    !secure || transport == Transport::Tls
+    !secure || transport.is_secure()
 }
 
 /// §4.1: `_sips._tcp`, `_sip._tcp`, `_sip._udp` (RFC 7118 §5.3 adds no SRV for WS).
@@ -244,6 +244,7 @@ fn srv_name(transport: Transport, domain: &str) -> String {
         Transport::Tcp => "_sip._tcp",
         Transport::Udp => "_sip._udp",
         Transport::Ws => "_sip._ws",
+        Transport::Wss => "_sips._ws",
     };
     format!("{prefix}.{domain}")
 }
@@ -264,6 +265,7 @@ pub fn select_naptr(
                 "SIP+D2T" => Transport::Tcp,
                 "SIPS+D2T" => Transport::Tls,
                 "SIP+D2W" => Transport::Ws,
+                "SIPS+D2W" => Transport::Wss,
                 _ => return None,
             };
             (usable(transport, secure) && transports.contains(&transport)).then_some((r, transport))

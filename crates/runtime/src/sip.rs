@@ -12,10 +12,18 @@
 //! Connections are reused (RFC 3261 §18.2.2, RFC 5923): anything the endpoint sends toward a
 //! peer with an open connection of that transport goes over it, and with `accept_aliases` a
 //! request's Via `alias` makes its sent-by address an alias of the connection it came on.
-//! A request on a TCP flow with no connection opens one; TLS and WS flows without a
-//! connection cannot be served yet (no TLS client; WS peers always connect to Tandem).
+//! A request on a TCP, TLS, WS or WSS flow with no connection opens one (`sip/dial.rs`): TLS
+//! (RFC 3261 §26.2.1) verifies the server's certificate against the host of the request's
+//! next hop (RFC 5922 §4.1, §7.2) with the roots of [`TlsClientConfig`]; WebSocket (RFC 7118
+//! §4.1) asks for the `sip` subprotocol. The new connection serves both ways: the peer's
+//! responses and requests come back on it, and later messages to that address reuse it.
+//! A connection that cannot be opened (refused, timed out, a certificate that does not
+//! verify) fails the flow's transactions at once ([`Endpoint::handle_transport_error`]).
+//! A response whose connection is gone is dropped (§18.2.2's new connection to the Via
+//! address is not attempted).
 
 mod connections;
+mod dial;
 mod overload;
 mod stream;
 mod ws;
@@ -71,6 +79,33 @@ pub struct SipListenConfig {
     pub max_transactions: usize,
     /// The `Retry-After` (seconds) of that 503 (RFC 3261 §21.5.4, §20.33).
     pub retry_after: u32,
+    /// Outgoing TLS and WSS connections (RFC 3261 §26.2.1, RFC 7118): their trust roots and
+    /// server name. Default: Mozilla's roots, the name from each request. `None`: requests on
+    /// a TLS or WSS flow without a connection fail at once.
+    pub tls_client: Option<TlsClientConfig>,
+}
+
+/// How Tandem checks the servers it connects to over TLS (RFC 3261 §26.2.1, RFC 5922 §7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsClientConfig {
+    /// PEM file of further trusted CA certificates (a private PKI, a self-signed peer).
+    pub ca_file: Option<PathBuf>,
+    /// Trust the public web PKI (Mozilla's roots, from the `webpki-roots` crate). Default on.
+    pub public_roots: bool,
+    /// The name every server's certificate must carry, instead of the host of the request's
+    /// next hop (top `Route`, else Request-URI; RFC 5922 §4.1): for a peer reached by address
+    /// whose certificate names its domain. A DNS name or an IP literal.
+    pub server_name: Option<String>,
+}
+
+impl Default for TlsClientConfig {
+    fn default() -> Self {
+        Self {
+            ca_file: None,
+            public_roots: true,
+            server_name: None,
+        }
+    }
 }
 
 /// A TLS listener: its address and the PEM files of its certificate chain and private key.
@@ -100,6 +135,7 @@ impl Default for SipListenConfig {
             accept_aliases: false,
             max_transactions: 50_000,
             retry_after: 5,
+            tls_client: Some(TlsClientConfig::default()),
         }
     }
 }
@@ -111,6 +147,7 @@ pub struct SipRuntime {
     tcp: Option<TcpListener>,
     tls: Option<(TcpListener, TlsAcceptor)>,
     ws: Option<TcpListener>,
+    tls_client: Option<dial::TlsClient>,
 }
 
 impl std::fmt::Debug for SipRuntime {
@@ -172,12 +209,24 @@ impl SipRuntime {
             Some(addr) => Some(bind_tcp("ws", addr).await?),
             None => None,
         };
+        let tls_client = match &config.tls_client {
+            Some(c) => {
+                let client = crate::tls::client_config(c.ca_file.as_deref(), c.public_roots)?;
+                let named = dial::TlsClient::new(client, c.server_name.as_deref());
+                Some(named.map_err(|reason| RuntimeError::Tls {
+                    path: c.ca_file.clone().unwrap_or_default(),
+                    reason,
+                })?)
+            }
+            None => None,
+        };
         Ok(Self {
             config,
             udp,
             tcp,
             tls,
             ws,
+            tls_client,
         })
     }
 
@@ -236,6 +285,7 @@ impl SipRuntime {
             udp_local: self.udp.as_ref().and_then(|s| s.local_addr().ok()),
             inbound: inbound_tx,
             connections: Connections::default(),
+            tls_client: self.tls_client.clone(),
         };
         let tls_acceptor = self.tls.as_ref().map(|(_, a)| a.clone());
         let mut buf = vec![0u8; 65_536];
@@ -353,6 +403,7 @@ struct Driver<'a> {
     udp_local: Option<SocketAddr>,
     inbound: mpsc::Sender<Inbound>,
     connections: Connections,
+    tls_client: Option<dial::TlsClient>,
 }
 
 impl Driver<'_> {
@@ -509,17 +560,29 @@ impl Driver<'_> {
             debug!(remote = %flow.remote, "connection of a response is gone; dropped");
             return;
         }
-        if flow.transport != Transport::Tcp || self.connections.len() >= self.config.max_connections
-        {
-            debug!(remote = %flow.remote, transport = %flow.transport, "no connection and cannot open one");
+        if self.connections.len() >= self.config.max_connections {
+            debug!(remote = %flow.remote, transport = %flow.transport, "too many connections to open one");
             transport_error(endpoint, flow);
             return;
         }
+        let dial = match dial::plan(
+            &flow,
+            &payload,
+            &self.config.limits,
+            self.tls_client.as_ref(),
+        ) {
+            Ok(d) => d,
+            Err(why) => {
+                debug!(remote = %flow.remote, transport = %flow.transport, why, "cannot open a connection");
+                transport_error(endpoint, flow);
+                return;
+            }
+        };
         let (id, outbound) = self.connections.insert((flow.transport, flow.remote));
         if let Some(tx) = self.connections.sender((flow.transport, flow.remote)) {
             let _ = tx.try_send(payload);
         }
-        tokio::spawn(self.task(flow, id).connect(outbound));
+        tokio::spawn(self.task(flow, id).connect(outbound, dial));
     }
 }
 

@@ -1,11 +1,12 @@
-//! TLS server configuration (RFC 3261 §26.2) from PEM files, on the `ring` provider.
+//! TLS server and client configurations (RFC 3261 §26.2) from PEM files, on the `ring`
+//! provider.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
 use crate::RuntimeError;
 
@@ -36,5 +37,44 @@ pub fn server_config(
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| err(private_key, e.to_string()))?;
+    Ok(Arc::new(config))
+}
+
+/// A rustls client configuration for outgoing TLS and WSS connections (RFC 3261 §26.2.1,
+/// RFC 5922 §7.1): trusting Mozilla's roots (the `webpki-roots` crate) when `public_roots`,
+/// plus every certificate of `ca_file` (PEM). The server's certificate must name the host
+/// the connection was opened for (checked by rustls' webpki verifier: a DNS name against
+/// the subjectAltName DNS entries, an IP literal against its IP entries, RFC 5922 §7.2).
+/// No client certificate is offered.
+pub fn client_config(
+    ca_file: Option<&Path>,
+    public_roots: bool,
+) -> Result<Arc<ClientConfig>, RuntimeError> {
+    let mut roots = RootCertStore::empty();
+    if public_roots {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    let err = |path: &Path, reason: String| RuntimeError::Tls {
+        path: path.to_owned(),
+        reason,
+    };
+    if let Some(path) = ca_file {
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| err(path, e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err(path, e.to_string()))?;
+        if certs.is_empty() {
+            return Err(err(path, "no certificate in the file".to_owned()));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| err(path, e.to_string()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| err(Path::new("<built-in>"), e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     Ok(Arc::new(config))
 }

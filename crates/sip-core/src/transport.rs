@@ -17,6 +17,9 @@ pub enum Transport {
     Tls,
     /// WebSocket (RFC 7118): one SIP message per WebSocket message, reliable.
     Ws,
+    /// Secure WebSocket (RFC 7118 §5.2, Via `WSS`): WebSocket over TLS, as `sips:` URIs
+    /// with `transport=ws` ask for.
+    Wss,
 }
 
 impl Transport {
@@ -28,7 +31,7 @@ impl Transport {
     /// The transport named in a Via sent-protocol or a `transport=` URI parameter
     /// (case-insensitive, RFC 3261 §20.42, RFC 7118 §5.2).
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Udp, Self::Tcp, Self::Tls, Self::Ws]
+        [Self::Udp, Self::Tcp, Self::Tls, Self::Ws, Self::Wss]
             .into_iter()
             .find(|t| t.via_name().eq_ignore_ascii_case(name))
     }
@@ -40,7 +43,14 @@ impl Transport {
             Self::Tcp => "TCP",
             Self::Tls => "TLS",
             Self::Ws => "WS",
+            Self::Wss => "WSS",
         }
+    }
+
+    /// Whether the transport runs over TLS (RFC 3261 §26.2; RFC 7118 §5.2 for WSS): its
+    /// peer's certificate is checked against the target's name (RFC 5922).
+    pub fn is_secure(self) -> bool {
+        matches!(self, Self::Tls | Self::Wss)
     }
 }
 
@@ -81,6 +91,7 @@ mod tests {
             Transport::Tcp,
             Transport::Tls,
             Transport::Ws,
+            Transport::Wss,
         ] {
             assert_eq!(Transport::from_name(t.via_name()), Some(t));
             assert_eq!(Transport::from_name(&t.via_name().to_lowercase()), Some(t));

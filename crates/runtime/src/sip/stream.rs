@@ -1,9 +1,11 @@
-//! One TCP or TLS connection: frames messages in (RFC 3261 §18.3), writes queued messages out.
+//! One TCP or TLS connection: frames messages in (RFC 3261 §18.3), writes queued messages out;
+//! outgoing connections are opened here too, WebSocket ones handed to `ws` once connected.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use rustls::pki_types::ServerName;
 use tandem_sip_core::{Flow, Transport};
 use tandem_sip_msg::headers::Via;
 use tandem_sip_msg::{Frame, Message};
@@ -11,9 +13,12 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
 use tracing::debug;
 
+use super::dial::Dial;
+use super::ws::WsTask;
 use super::{Inbound, SipListenConfig, overload};
 
 /// What every connection task knows: its flow as the endpoint names it, its id in the
@@ -48,23 +53,67 @@ impl StreamTask {
         }
     }
 
-    /// Opens an outgoing TCP connection to the flow's peer, then serves it. On failure the
-    /// driver hears `ConnectFailed` and the queued messages are lost.
-    pub(super) async fn connect(self, outbound: mpsc::Receiver<Bytes>) {
+    /// Opens an outgoing connection to the flow's peer as `dial` says (TCP, then TLS and/or
+    /// the WebSocket handshake, each step within `connect_timeout`), then serves it. On
+    /// failure (refused, timed out, a certificate that does not verify, a WebSocket server
+    /// refusing the `sip` subprotocol) the driver hears `ConnectFailed` at once, so the
+    /// transactions on the flow fail without waiting for Timer B or F (RFC 3261 §8.1.3.1),
+    /// and the queued messages are lost.
+    pub(super) async fn connect(self, outbound: mpsc::Receiver<Bytes>, dial: Dial) {
         let remote = self.flow.remote;
-        let connect = tokio::time::timeout(self.config.connect_timeout, TcpStream::connect(remote));
-        match connect.await {
-            Ok(Ok(stream)) => {
-                let _ = stream.set_nodelay(true);
-                self.run(stream, outbound).await;
-            }
+        let limit = self.config.connect_timeout;
+        let stream = match tokio::time::timeout(limit, TcpStream::connect(remote)).await {
+            Ok(Ok(stream)) => stream,
             Ok(Err(e)) => {
                 debug!(%remote, error = %e, "TCP connect failed");
-                self.failed().await;
+                return self.failed().await;
             }
             Err(_) => {
                 debug!(%remote, "TCP connect timed out");
+                return self.failed().await;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        match dial {
+            Dial::Tcp => self.run(stream, outbound).await,
+            Dial::Tls { connector, name } => {
+                if let Some(tls) = self.tls_handshake(stream, connector, name).await {
+                    self.run(tls, outbound).await;
+                }
+            }
+            Dial::Ws { uri, tls: None } => WsTask(self).connect(stream, uri, outbound).await,
+            Dial::Ws {
+                uri,
+                tls: Some((connector, name)),
+            } => {
+                if let Some(tls) = self.tls_handshake(stream, connector, name).await {
+                    WsTask(self).connect(tls, uri, outbound).await;
+                }
+            }
+        }
+    }
+
+    /// The client side of a TLS handshake (RFC 3261 §26.2.1), the server's certificate
+    /// checked against `name` (RFC 5922 §7.2). `None` (after `ConnectFailed`) on failure.
+    async fn tls_handshake(
+        &self,
+        stream: TcpStream,
+        connector: TlsConnector,
+        name: ServerName<'static>,
+    ) -> Option<TlsStream<TcpStream>> {
+        let remote = self.flow.remote;
+        let handshake = connector.connect(name.clone(), stream);
+        match tokio::time::timeout(self.config.connect_timeout, handshake).await {
+            Ok(Ok(tls)) => Some(tls),
+            Ok(Err(e)) => {
+                debug!(%remote, name = ?name, error = %e, "TLS handshake failed");
                 self.failed().await;
+                None
+            }
+            Err(_) => {
+                debug!(%remote, "TLS handshake timed out");
+                self.failed().await;
+                None
             }
         }
     }
@@ -88,7 +137,7 @@ impl StreamTask {
             .await;
     }
 
-    async fn failed(&self) {
+    pub(super) async fn failed(&self) {
         let flow = self.flow;
         let _ = self.inbound.send(Inbound::ConnectFailed { flow }).await;
         self.closed().await;

@@ -1,12 +1,15 @@
 //! One WebSocket connection (RFC 7118): the handshake must offer the `sip` subprotocol; each
 //! WebSocket message carries exactly one SIP message (§5.2), so messages take the datagram
-//! path of the endpoint (Content-Length optional, as on UDP).
+//! path of the endpoint (Content-Length optional, as on UDP). Outgoing WebSocket connections
+//! (over TCP, or TLS for WSS) make the client handshake here.
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -26,12 +29,11 @@ impl WsTask {
     /// Completes the handshake, then serves the connection until it closes.
     pub(super) async fn run(self, stream: TcpStream, mut outbound: mpsc::Receiver<Bytes>) {
         let task = &self.0;
-        let limit = task.config.limits.max_message_size;
-        let config = WebSocketConfig::default()
-            .max_message_size(Some(limit))
-            .max_frame_size(Some(limit));
-        let handshake =
-            tokio_tungstenite::accept_hdr_async_with_config(stream, negotiate_sip, Some(config));
+        let handshake = tokio_tungstenite::accept_hdr_async_with_config(
+            stream,
+            negotiate_sip,
+            Some(ws_config(task)),
+        );
         match tokio::time::timeout(task.config.connect_timeout, handshake).await {
             Ok(Ok(ws)) => {
                 if let Err(e) = self.serve(ws, &mut outbound).await {
@@ -46,11 +48,67 @@ impl WsTask {
         task.closed().await;
     }
 
-    async fn serve(
+    /// Opens the WebSocket of an outgoing connection (RFC 7118 §4.1): the handshake to `uri`
+    /// offers the `sip` subprotocol and fails unless the server selects it; then serves the
+    /// connection. A failed handshake is a transport error for the flow (`ConnectFailed`).
+    pub(super) async fn connect<S>(
+        self,
+        stream: S,
+        uri: String,
+        mut outbound: mpsc::Receiver<Bytes>,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let task = &self.0;
+        let remote = task.flow.remote;
+        let mut request = match uri.as_str().into_client_request() {
+            Ok(r) => r,
+            Err(e) => {
+                debug!(%remote, %uri, error = %e, "bad WebSocket URI");
+                return task.failed().await;
+            }
+        };
+        request.headers_mut().insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static(SUBPROTOCOL),
+        );
+        let handshake =
+            tokio_tungstenite::client_async_with_config(request, stream, Some(ws_config(task)));
+        match tokio::time::timeout(task.config.connect_timeout, handshake).await {
+            Ok(Ok((ws, response))) => {
+                let selected = response
+                    .headers()
+                    .get(header::SEC_WEBSOCKET_PROTOCOL)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case(SUBPROTOCOL));
+                if !selected {
+                    debug!(%remote, "WebSocket server did not select the sip subprotocol");
+                    return task.failed().await;
+                }
+                if let Err(e) = self.serve(ws, &mut outbound).await {
+                    debug!(%remote, error = %e, "WebSocket ended with an error");
+                }
+                task.closed().await;
+            }
+            Ok(Err(e)) => {
+                debug!(%remote, error = %e, "WebSocket handshake failed");
+                task.failed().await;
+            }
+            Err(_) => {
+                debug!(%remote, "WebSocket handshake timed out");
+                task.failed().await;
+            }
+        }
+    }
+
+    async fn serve<S>(
         &self,
-        mut ws: tokio_tungstenite::WebSocketStream<TcpStream>,
+        mut ws: tokio_tungstenite::WebSocketStream<S>,
         outbound: &mut mpsc::Receiver<Bytes>,
-    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         let task = &self.0;
         loop {
             tokio::select! {
@@ -92,6 +150,14 @@ impl WsTask {
             }
         }
     }
+}
+
+/// Frames and messages no larger than a SIP message may be.
+fn ws_config(task: &StreamTask) -> WebSocketConfig {
+    let limit = task.config.limits.max_message_size;
+    WebSocketConfig::default()
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit))
 }
 
 /// RFC 7118 §4.1: accept only a client offering `sip`, and say so in the answer; any other
