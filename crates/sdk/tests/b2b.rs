@@ -1,0 +1,204 @@
+//! Back-to-back calls over loopback UDP: a SIP caller (plain socket) → the SDK's endpoint →
+//! a SIP callee (plain socket). Established, then ended by the caller, the callee or
+//! `terminate()`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Callee, Caller, TEST};
+use tandem_sdk::{
+    B2bEndCause, BackToBackCall, CallSettings, CallState, CallStateChanged, CallTerminateOptions,
+    EndCause, StateChanges,
+};
+
+/// Caller INVITE → IncomingCall → BackToBackCall → callee rings and answers → established.
+async fn establish(
+    caller: &mut Caller,
+    callee: &mut Callee,
+    calls: &mut tandem_sdk::IncomingCalls,
+) -> (BackToBackCall, StateChanges) {
+    caller.invite().await;
+    let call = calls.next().await.unwrap();
+    assert_eq!(call.from(), format!("sip:alice@{}", caller.peer.addr));
+    assert_eq!(call.info().from_display_name(), Some("Alice"));
+    assert_eq!(call.request_uri(), format!("sip:service@{}", caller.tandem));
+    assert_eq!(call.info().header("subject"), Some("sdk test"));
+    assert_eq!(call.state(), CallState::Idle);
+
+    let b2b = BackToBackCall::new(
+        CallSettings::incoming(call).with_pass_through_header_names(["Subject"]),
+        CallSettings::outgoing(callee.uri()).with_header("X-Queue", "sales"),
+    );
+    let changes = b2b.state_changed();
+    let establishing = tokio::spawn({
+        let b2b = b2b.clone();
+        async move { b2b.establish().await }
+    });
+
+    let invite = callee.recv_invite().await;
+    assert_eq!(invite.header("X-Queue"), Some("sales"));
+    assert_eq!(invite.header("Subject"), Some("sdk test"), "passed through");
+    assert_ne!(
+        invite.header("Call-ID"),
+        Some(caller.call_id.as_str()),
+        "topology hidden"
+    );
+    assert!(
+        invite.body().contains("m=audio 40000"),
+        "the offer is relayed"
+    );
+    callee.answer(180, "Ringing").await;
+    callee.answer(200, "OK").await;
+
+    let ok = caller.final_response().await;
+    assert_eq!(ok.status(), Some(200));
+    assert!(ok.body().contains("m=audio 50000"), "the answer is relayed");
+    establishing.await.unwrap().unwrap();
+    assert_eq!(b2b.state(), CallState::Established);
+    (b2b, changes)
+}
+
+async fn all_changes(mut changes: StateChanges) -> Vec<CallState> {
+    let mut states = Vec::new();
+    while let Some(CallStateChanged { state, .. }) = changes.recv().await {
+        states.push(state);
+    }
+    states
+}
+
+const LIFE: [CallState; 4] = [
+    CallState::Establishing,
+    CallState::Established,
+    CallState::Terminating,
+    CallState::Terminated,
+];
+
+#[tokio::test]
+async fn caller_hangs_up() {
+    tokio::time::timeout(TEST, async {
+        let (ep, mut calls, tandem) = common::endpoint().await;
+        let mut caller = Caller::new(tandem).await;
+        let mut callee = Callee::new().await;
+        let (b2b, changes) = establish(&mut caller, &mut callee, &mut calls).await;
+
+        caller.bye().await;
+        let (bye, _) = callee.peer.recv_request("BYE").await;
+        assert!(
+            bye.header("Reason")
+                .is_some_and(|r| r.contains("cause=200"))
+        );
+        callee.ok(&bye).await;
+        let ok = caller.peer.recv_final("BYE").await;
+        assert_eq!(ok.status(), Some(200));
+
+        let record = b2b.ended().await;
+        assert_eq!(
+            record.cause,
+            EndCause::BackToBack(B2bEndCause::CallerHangUp)
+        );
+        assert!(record.answered.is_some());
+        assert_eq!(all_changes(changes).await, LIFE);
+        ep.shutdown().await.unwrap();
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test]
+async fn callee_hangs_up() {
+    tokio::time::timeout(TEST, async {
+        let (ep, mut calls, tandem) = common::endpoint().await;
+        let mut caller = Caller::new(tandem).await;
+        let mut callee = Callee::new().await;
+        let (b2b, changes) = establish(&mut caller, &mut callee, &mut calls).await;
+
+        callee.bye().await;
+        let (bye, from) = caller.peer.recv_request("BYE").await;
+        let ok = common::response(&bye, 200, "OK", None, None, None);
+        caller.peer.send(from, &ok).await;
+        assert_eq!(callee.peer.recv_final("BYE").await.status(), Some(200));
+
+        let record = b2b.ended().await;
+        assert_eq!(
+            record.cause,
+            EndCause::BackToBack(B2bEndCause::CalleeHangUp)
+        );
+        assert_eq!(all_changes(changes).await, LIFE);
+        ep.shutdown().await.unwrap();
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test]
+async fn terminate_ends_both_legs() {
+    tokio::time::timeout(TEST, async {
+        let (ep, mut calls, tandem) = common::endpoint().await;
+        let mut caller = Caller::new(tandem).await;
+        let mut callee = Callee::new().await;
+        let (b2b, changes) = establish(&mut caller, &mut callee, &mut calls).await;
+
+        let terminating = tokio::spawn({
+            let b2b = b2b.clone();
+            async move {
+                b2b.terminate(CallTerminateOptions::new().with_reason(480, "Agent logged out"))
+                    .await
+            }
+        });
+        let (bye_a, from) = caller.peer.recv_request("BYE").await;
+        assert!(
+            bye_a
+                .header("Reason")
+                .is_some_and(|r| r.contains("cause=480"))
+        );
+        caller
+            .peer
+            .send(from, &common::response(&bye_a, 200, "OK", None, None, None))
+            .await;
+        let (bye_b, _) = callee.peer.recv_request("BYE").await;
+        assert!(
+            bye_b
+                .header("Reason")
+                .is_some_and(|r| r.contains("Agent logged out"))
+        );
+        callee.ok(&bye_b).await;
+
+        let record = terminating.await.unwrap().unwrap();
+        assert_eq!(record.cause, EndCause::BackToBack(B2bEndCause::Terminated));
+        assert_eq!(b2b.state(), CallState::Terminated);
+        assert_eq!(all_changes(changes).await, LIFE);
+        // Terminating again is harmless and returns the same record.
+        assert_eq!(
+            b2b.terminate(CallTerminateOptions::new()).await.unwrap(),
+            record
+        );
+        ep.shutdown().await.unwrap();
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test]
+async fn dropping_the_last_handle_terminates_the_call() {
+    tokio::time::timeout(TEST, async {
+        let (ep, mut calls, tandem) = common::endpoint().await;
+        let mut caller = Caller::new(tandem).await;
+        let mut callee = Callee::new().await;
+        let (b2b, _changes) = establish(&mut caller, &mut callee, &mut calls).await;
+        let observer = b2b.call().clone();
+        drop(b2b);
+
+        let (bye_a, from) = caller.peer.recv_request("BYE").await;
+        caller
+            .peer
+            .send(from, &common::response(&bye_a, 200, "OK", None, None, None))
+            .await;
+        let (bye_b, _) = callee.peer.recv_request("BYE").await;
+        callee.ok(&bye_b).await;
+        let record = observer.ended().await;
+        assert_eq!(record.cause, EndCause::BackToBack(B2bEndCause::Terminated));
+        ep.shutdown().await.unwrap();
+    })
+    .await
+    .expect("test timed out");
+}
