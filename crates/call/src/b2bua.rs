@@ -10,10 +10,12 @@ use tandem_sip_msg::headers::{CSeq, FromHeader, MaxForwards, ToHeader};
 use tandem_sip_msg::{HeaderName, Message, Method};
 
 use crate::leg::{self, Incoming, Outgoing};
+use crate::record::LegNotes;
 use crate::relay::{self, Body};
 use crate::timers::Timer;
 use crate::types::{
-    B2buaConfig, CallError, CallEvent, CallId, CallSettings, CallState, EndCause, Leg, Reason,
+    B2buaConfig, CallError, CallEvent, CallId, CallSettings, CallState, EndCause, EndedBy, Leg,
+    MediaFlowState, Reason,
 };
 
 /// What a client transaction of the controller is for.
@@ -58,6 +60,14 @@ pub(crate) struct Call {
     pub(crate) max_duration: Option<Duration>,
     /// The call's armed timers (see `timers.rs`).
     pub(crate) deadlines: Vec<(Timer, Instant)>,
+    /// When the call was created and answered.
+    pub(crate) started: Instant,
+    pub(crate) answered: Option<Instant>,
+    /// What the records and snapshots say of each leg.
+    pub(crate) notes_a: LegNotes,
+    pub(crate) notes_b: Option<LegNotes>,
+    /// The media-flow hint.
+    pub(crate) media: Option<MediaFlowState>,
 }
 
 impl Call {
@@ -127,6 +137,8 @@ pub struct B2bua {
     pub(crate) timers: BTreeSet<(Instant, CallId, Timer)>,
     /// Answers digest challenges of outgoing legs; seeded from the endpoint on first use.
     pub(crate) digest: Option<DigestClient>,
+    /// The `now` of the latest input.
+    pub(crate) now: Option<Instant>,
 }
 
 impl std::fmt::Debug for B2bua {
@@ -158,6 +170,7 @@ impl B2bua {
             events: VecDeque::new(),
             timers: BTreeSet::new(),
             digest: None,
+            now: None,
         }
     }
 
@@ -213,6 +226,7 @@ impl B2bua {
         if self.by_server.contains_key(&incoming) {
             return Err(CallError::AlreadyInCall);
         }
+        self.now = Some(now);
         let to_tag = invite
             .typed::<ToHeader<'_>>()
             .ok()
@@ -237,20 +251,29 @@ impl B2bua {
             Some(f) => f.clone(),
             None => caller_id(invite),
         };
-        let (b_tx, _b_call_id) =
+        let (b_tx, b_call_id) =
             leg::send_invite(ep, now, &outgoing, &from, hops - 1, Some(invite), body)?;
         let id = self.new_call(
+            now,
             LegA::In(Incoming {
                 tx: incoming,
                 offer: a_offer,
                 final_sent: false,
             }),
+            LegNotes::incoming(invite, now),
             rw_a,
             rw_b,
             &outgoing,
         );
         self.by_server.insert(incoming, id);
-        self.start_leg(now, id, Leg::B, b_tx, &outgoing);
+        let notes = LegNotes::outgoing(
+            b_call_id,
+            from,
+            format!("<{}>", outgoing.target),
+            outgoing.destination,
+            now,
+        );
+        self.start_leg(now, id, Leg::B, b_tx, &outgoing, notes);
         self.events.push_back(CallEvent::StateChanged {
             call: id,
             state: CallState::Establishing,
@@ -278,7 +301,9 @@ impl B2bua {
     /// A new call in state Establishing, without leg B yet.
     pub(crate) fn new_call(
         &mut self,
+        now: Instant,
         a: LegA,
+        notes_a: LegNotes,
         rw_a: OriginRewriter,
         rw_b: OriginRewriter,
         settings: &CallSettings,
@@ -301,6 +326,11 @@ impl B2bua {
                 relays: HashMap::new(),
                 max_duration: settings.max_duration,
                 deadlines: Vec::new(),
+                started: now,
+                answered: None,
+                notes_a,
+                notes_b: None,
+                media: None,
             },
         );
         id
@@ -314,14 +344,21 @@ impl B2bua {
         side: Leg,
         tx: ClientTxId,
         settings: &CallSettings,
+        notes: LegNotes,
     ) {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
         let out = Outgoing::new(tx, settings);
         match side {
-            Leg::A => c.a = LegA::Out(out),
-            Leg::B => c.b = Some(out),
+            Leg::A => {
+                c.a = LegA::Out(out);
+                c.notes_a = notes;
+            }
+            Leg::B => {
+                c.b = Some(out);
+                c.notes_b = Some(notes);
+            }
         }
         self.by_client.insert(tx, (call, Role::Invite(side)));
         if let Some(d) = settings.ring_timeout {
@@ -340,6 +377,7 @@ impl B2bua {
         call: CallId,
         reason: &Reason,
     ) -> Result<(), CallError> {
+        self.now = Some(now);
         let state = self.state(call);
         match state {
             CallState::Terminated => return Err(CallError::NoSuchCall),
@@ -376,6 +414,7 @@ impl B2bua {
     /// other event (a new INVITE, requests outside its calls, responses to the application's
     /// own requests) is handed back.
     pub fn handle_event(&mut self, ep: &mut Endpoint, now: Instant, event: Event) -> Option<Event> {
+        self.now = Some(now);
         match &event {
             Event::Request { tx, request, .. } => {
                 let Some(&(call, side)) = ep
@@ -421,6 +460,7 @@ impl B2bua {
             Event::AckTimeout { tx } => {
                 if let Some(&call) = self.by_server.get(tx) {
                     // RFC 3261 §13.3.1.4: no ACK for the 2xx, the dialog must end with BYE.
+                    self.note_end(call, Leg::A, EndedBy::Lost);
                     if self.begin_end(call, EndCause::AckTimeout) {
                         let r = Reason::new(408, "ACK timeout");
                         self.bye(ep, now, call, Leg::A, &r);
@@ -441,6 +481,7 @@ impl B2bua {
                     return Some(event);
                 };
                 // RFC 4028 §10: the endpoint sent BYE on that leg; end the other one.
+                self.note_end(call, side, EndedBy::Lost);
                 if let Some(c) = self.calls.get_mut(&call) {
                     match side {
                         Leg::A => c.dialog_a = None,
@@ -499,13 +540,23 @@ impl B2bua {
         let status = response.and_then(Message::status);
         match (status, response) {
             (Some(100..=199), Some(r)) => self.on_provisional(ep, now, call, side, r),
-            (Some(200..=299), Some(r)) => {
+            (Some(s @ 200..=299), Some(r)) => {
                 self.disarm(call, Timer::Ring(side));
+                self.note_final(call, side, s, now);
                 self.on_2xx(ep, now, call, side, r);
             }
             (Some(401 | 407), Some(r)) if self.retry_auth(ep, now, call, side, tx, r) => {}
             _ => {
                 self.disarm(call, Timer::Ring(side));
+                if let Some(s) = status {
+                    self.note_final(call, side, s, now);
+                }
+                let by = if status.is_some() {
+                    EndedBy::Remote
+                } else {
+                    EndedBy::Lost
+                };
+                self.note_end(call, side, by);
                 let Some(c) = self.calls.get_mut(&call) else {
                     return;
                 };
@@ -769,12 +820,17 @@ impl B2bua {
             self.maybe_finish(call);
             return;
         }
+        self.note_final(call, Leg::A, status, now);
         self.note_dialog_a(ep, call);
+        self.note_flow(ep, call, Leg::B);
         self.on_answered(now, call);
     }
 
     /// Both legs are answered: the call is Established and its duration limit starts.
     pub(crate) fn on_answered(&mut self, now: Instant, call: CallId) {
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.answered = Some(now);
+        }
         if let Some(limit) = self.calls.get(&call).and_then(|c| c.max_duration) {
             self.arm(call, Timer::MaxDuration, now + limit);
         }
@@ -807,6 +863,10 @@ impl B2bua {
         if let Some(a) = self.calls.get_mut(&call).and_then(Call::incoming) {
             a.final_sent = true;
         }
+        self.note_end(call, Leg::A, EndedBy::Remote);
+        if let Some(now) = self.now {
+            self.note_final(call, Leg::A, 487, now);
+        }
         if self.state(call) == CallState::Establishing {
             self.begin_end(call, EndCause::Cancelled);
             self.cancel_leg(ep, now, call, Leg::B);
@@ -830,6 +890,7 @@ impl B2bua {
         } else {
             o.cancel_pending = true;
         }
+        self.note_end(call, side, EndedBy::Local);
     }
 
     /// A final response on leg A's INVITE, unless one was sent (or leg A is outgoing).
@@ -849,6 +910,8 @@ impl B2bua {
         }
         a.final_sent = true;
         let _ = ep.reply(now, a.tx, status, reason);
+        self.note_final(call, Leg::A, status, now);
+        self.note_end(call, Leg::A, EndedBy::Local);
     }
 
     /// BYE on `side`'s dialog with `Reason` (RFC 3326), counted until answered.
@@ -867,6 +930,7 @@ impl B2bua {
             return;
         };
         self.by_dialog.remove(&d);
+        self.note_end(call, side, EndedBy::Local);
         self.bye_dialog(ep, now, call, d, reason);
     }
 
@@ -910,6 +974,7 @@ impl B2bua {
         {
             c.dialog_a = Some(d);
             self.by_dialog.insert(d, (call, Leg::A));
+            self.note_flow(ep, call, Leg::A);
         }
     }
 
@@ -945,6 +1010,10 @@ impl B2bua {
         if !done {
             return;
         }
+        let ended = self
+            .now
+            .or_else(|| self.calls.get(&call).map(|c| c.started));
+        let record = ended.and_then(|e| self.record(call, e)).map(Box::new);
         let Some(c) = self.calls.remove(&call) else {
             return;
         };
@@ -959,6 +1028,9 @@ impl B2bua {
             call,
             state: CallState::Terminated,
         });
+        if let Some(r) = record {
+            self.events.push_back(CallEvent::Record(r));
+        }
         self.events.push_back(CallEvent::Ended {
             call,
             cause: c.cause.unwrap_or(EndCause::Terminated),

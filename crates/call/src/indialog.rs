@@ -10,7 +10,7 @@ use tandem_sip_msg::{HeaderName, Message, Method};
 
 use crate::b2bua::{B2bua, Role};
 use crate::relay::{self, BODY_HEADERS, Body};
-use crate::types::{CallId, CallState, EndCause, Leg, Reason};
+use crate::types::{CallId, CallState, EndCause, EndedBy, Leg, Reason};
 
 /// One in-dialog request being relayed from the near leg to the far leg.
 #[derive(Debug)]
@@ -110,6 +110,7 @@ impl B2bua {
     /// BYE from `near`: 200 on that leg (§15.1.2), BYE with `Reason` on the other.
     fn on_bye(&mut self, ep: &mut Endpoint, now: Instant, call: CallId, near: Leg, tx: ServerTxId) {
         let _ = ep.reply(now, tx, 200, "OK");
+        self.note_end(call, near, EndedBy::Remote);
         if let Some(c) = self.calls.get_mut(&call) {
             let d = match near {
                 Leg::A => c.dialog_a.take(),
@@ -268,6 +269,8 @@ impl B2bua {
     /// A leg is gone: forget both dialogs (the near UA ends its own on the relayed 408/481)
     /// and end the call.
     fn lose_call(&mut self, ep: &mut Endpoint, call: CallId) {
+        self.note_end(call, Leg::A, EndedBy::Lost);
+        self.note_end(call, Leg::B, EndedBy::Lost);
         if let Some(c) = self.calls.get_mut(&call) {
             for d in [c.dialog_a.take(), c.dialog_b.take()].into_iter().flatten() {
                 self.by_dialog.remove(&d);

@@ -74,6 +74,7 @@
 mod b2bua;
 mod indialog;
 mod leg;
+mod record;
 mod relay;
 mod timers;
 mod types;
@@ -81,6 +82,6 @@ mod types;
 pub use b2bua::B2bua;
 pub use relay::map_failure;
 pub use types::{
-    B2buaConfig, CallError, CallEvent, CallId, CallSettings, CallState, Credentials, EndCause, Leg,
-    Reason,
+    B2buaConfig, CallError, CallEvent, CallId, CallInfo, CallKind, CallRecord, CallSettings,
+    CallState, Credentials, EndCause, EndedBy, Leg, LegInfo, LegRecord, MediaFlowState, Reason,
 };

@@ -32,6 +32,7 @@ impl B2bua {
     /// legs and `Reason: SIP;cause=200;text="Maximum call duration"` (RFC 3326),
     /// [`EndCause::MaxDuration`]. Then drain [`Self::poll_event`] and the endpoint.
     pub fn handle_timeout(&mut self, ep: &mut Endpoint, now: Instant) {
+        self.now = Some(now);
         while let Some(&(at, call, timer)) = self.timers.first() {
             if at > now {
                 break;

@@ -1,9 +1,10 @@
 //! The public vocabulary of the call controller: settings, ids, states, events and errors.
 
 use std::fmt;
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
-use tandem_sip_core::{DialogError, Flow, RespondError, SendError};
+use tandem_sip_core::{DialogError, Flow, RespondError, SendError, Transport};
 use tandem_sip_msg::{HeaderName, Uri};
 
 /// Opaque handle of a back-to-back call. Ids are never reused, so a stale id never reaches a
@@ -283,6 +284,165 @@ pub enum CallEvent {
         /// Why.
         cause: EndCause,
     },
+    /// The call detail record of a call that just ended, pushed right before its
+    /// [`CallEvent::Ended`].
+    Record(Box<CallRecord>),
+    /// The media-flow hint changed (UCMA's `MediaFlow` state), derived from the offer/answer
+    /// exchange (RFC 3264) between the legs: Tandem relays SDP and never sees the media.
+    MediaFlow {
+        /// The call.
+        call: CallId,
+        /// The new state.
+        state: MediaFlowState,
+    },
+}
+
+/// Whether media can flow between the legs' parties, as far as the signalling tells
+/// (RFC 3264: media flows once the offerer has the answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MediaFlowState {
+    /// An offer crossed to the other leg; its answer has not reached the offerer yet.
+    Connecting,
+    /// The answer reached the offerer's leg (in a provisional or final response, or an
+    /// ACK): both parties know where to send media.
+    Connected,
+}
+
+/// How a call was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallKind {
+    /// [`B2bua::establish`](crate::B2bua::establish): an incoming call bridged to an
+    /// outgoing one.
+    Bridged,
+    /// [`B2bua::originate`](crate::B2bua::originate): two outgoing calls joined by Tandem
+    /// (RFC 3725 Flow I).
+    Originated,
+}
+
+impl CallKind {
+    /// `b2b` or `originate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bridged => "b2b",
+            Self::Originated => "originate",
+        }
+    }
+}
+
+/// Who ended a leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndedBy {
+    /// The leg's remote party: it sent BYE or CANCEL, or rejected Tandem's INVITE.
+    Remote,
+    /// Tandem: it sent BYE or CANCEL, or a final non-2xx response on the leg (because the
+    /// other leg ended, a timer fired, or the application asked).
+    Local,
+    /// Nobody: the leg was lost (no answer, no ACK, session timer expiry, 408/481 to an
+    /// in-dialog request).
+    Lost,
+}
+
+impl EndedBy {
+    /// `remote`, `local` or `lost`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Remote => "remote",
+            Self::Local => "local",
+            Self::Lost => "lost",
+        }
+    }
+}
+
+/// The call detail record of one call ([`CallEvent::Record`]): one row per call, one
+/// [`LegRecord`] per leg. Instants are the `now` of the inputs that caused them; convert
+/// them to wall-clock time in the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRecord {
+    /// The call.
+    pub call: CallId,
+    /// Bridged or originated.
+    pub kind: CallKind,
+    /// When the call was created ([`B2bua::establish`](crate::B2bua::establish) or
+    /// [`B2bua::originate`](crate::B2bua::originate)).
+    pub started: Instant,
+    /// When it reached [`CallState::Established`]; `None`: never answered.
+    pub answered: Option<Instant>,
+    /// When it reached [`CallState::Terminated`].
+    pub ended: Instant,
+    /// Why it ended (the same as [`CallEvent::Ended`]'s).
+    pub cause: EndCause,
+    /// Leg A, then leg B (absent when an originated call's first leg failed).
+    pub legs: Vec<LegRecord>,
+}
+
+/// One leg of a [`CallRecord`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegRecord {
+    /// Which leg.
+    pub leg: Leg,
+    /// The leg's SIP Call-ID (each leg has its own: topology hiding).
+    pub sip_call_id: String,
+    /// The leg's From, as a name-addr without tag (`"Alice" <sip:alice@example.com>`).
+    pub from: String,
+    /// The leg's To, as a name-addr without tag.
+    pub to: String,
+    /// The remote party's address: the source of an incoming INVITE (Via `received` and
+    /// `rport`, RFC 3581), else the next hop Tandem sent to.
+    pub remote: SocketAddr,
+    /// The leg's transport.
+    pub transport: Transport,
+    /// When the leg's INVITE was received or sent.
+    pub started: Instant,
+    /// When the leg was answered (2xx sent on an incoming leg, received on an outgoing one).
+    pub answered: Option<Instant>,
+    /// When the leg started ending (BYE or CANCEL sent or received, final failure), or the
+    /// end of the call.
+    pub ended: Instant,
+    /// The final status of the leg's INVITE: sent on an incoming leg, received on an
+    /// outgoing one; `None`: none (no answer, or the INVITE was never answered finally).
+    pub final_status: Option<u16>,
+    /// Who ended the leg.
+    pub ended_by: EndedBy,
+}
+
+/// A snapshot of a live call ([`B2bua::info`](crate::B2bua::info)), e.g. for a REST API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInfo {
+    /// The call.
+    pub call: CallId,
+    /// Bridged or originated.
+    pub kind: CallKind,
+    /// Its state.
+    pub state: CallState,
+    /// The media-flow hint; `None` before any offer crossed.
+    pub media: Option<MediaFlowState>,
+    /// When it was created.
+    pub started: Instant,
+    /// When it was answered.
+    pub answered: Option<Instant>,
+    /// Leg A, then leg B once it exists.
+    pub legs: Vec<LegInfo>,
+}
+
+/// One leg of a [`CallInfo`] (the fields mean what they mean in a [`LegRecord`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegInfo {
+    /// Which leg.
+    pub leg: Leg,
+    /// The leg's SIP Call-ID.
+    pub sip_call_id: String,
+    /// The leg's From, without tag.
+    pub from: String,
+    /// The leg's To, without tag.
+    pub to: String,
+    /// The remote party's address.
+    pub remote: SocketAddr,
+    /// The leg's transport.
+    pub transport: Transport,
+    /// When the leg's INVITE was received or sent.
+    pub started: Instant,
+    /// When the leg was answered.
+    pub answered: Option<Instant>,
 }
 
 /// A reason for ending a call, sent in the `Reason` header of the BYEs (RFC 3326).
