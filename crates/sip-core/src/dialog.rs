@@ -10,7 +10,7 @@
 //! [`Endpoint::dialog_state`](crate::Endpoint::dialog_state) answers for an id whose dialog is
 //! gone.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -91,6 +91,10 @@ pub struct Dialog {
     pub(crate) refers_in: u32,
     /// CSeq number of the last REFER received.
     pub(crate) refer_cseq: Option<u32>,
+    /// The dialog-creating request came from an address other than its top Via's sent-by
+    /// (the endpoint added `received`/`rport`, RFC 3581 §4): the peer does not know its
+    /// public address. See [`Dialog::contact_unreachable`].
+    pub(crate) behind_nat: bool,
 }
 
 /// A negotiated session timer (RFC 4028 §7.2, §9).
@@ -165,8 +169,8 @@ impl Dialog {
     pub fn route_set(&self) -> &[String] {
         &self.route_set
     }
-    /// §12.1.1: the creating INVITE's Request-URI was a SIPS URI. Tandem has no TLS transport
-    /// yet, so this records the scheme only.
+    /// §12.1.1: the creating INVITE's Request-URI was a SIPS URI. The endpoint records the
+    /// scheme; the dialog's requests keep the transport of its flow (TLS when it was made so).
     pub fn secure(&self) -> bool {
         self.secure
     }
@@ -178,6 +182,37 @@ impl Dialog {
     /// The Contact Tandem advertises in this dialog.
     pub fn local_contact(&self) -> &str {
         &self.local_contact
+    }
+    /// Whether requests of this dialog go to the address of [`Self::flow`] instead of the
+    /// peer's Contact (the "flow token" behaviour of RFC 5626 §5.3, for peers behind NAT).
+    ///
+    /// True when the route set is empty (no proxy stays on the path), the Contact is an IP
+    /// literal other than the flow's peer address (the IP, on stream transports, whose
+    /// source ports are ephemeral), and either the dialog-creating request came from an
+    /// address other than its Via's sent-by (RFC 3581: the peer does not know its public
+    /// address), or the Contact is a private-use address (RFC 1918, RFC 6598, RFC 4193,
+    /// link-local) while the flow's peer is not, so nobody outside that network can reach
+    /// it. Evaluated at each request, so a target refresh to a reachable Contact ends it. A
+    /// Contact differing for other reasons (a proxy that forwarded the INVITE without
+    /// Record-Route, a UA answering from another address) is honoured as §12.2.1.1 says.
+    pub fn contact_unreachable(&self) -> bool {
+        if !self.route_set.is_empty() {
+            return false;
+        }
+        let Uri::Sip(s) = &self.remote_target else {
+            return false;
+        };
+        let Some(ip) = s.host.ip() else {
+            return false;
+        };
+        let remote = self.flow.remote;
+        let default = if s.scheme == Scheme::Sips { 5061 } else { 5060 };
+        let same = if self.flow.transport.is_reliable() {
+            ip == remote.ip()
+        } else {
+            SocketAddr::new(ip, s.port.unwrap_or(default)) == remote
+        };
+        !same && (self.behind_nat || (is_private(ip) && !is_private(remote.ip())))
     }
     /// The negotiated session interval (RFC 4028 `Session-Expires`), `None` without a session
     /// timer.
@@ -326,6 +361,52 @@ pub(crate) fn next_hop_flow(base: Flow, hop: &Uri) -> Flow {
     base
 }
 
+/// Where a request of `d` whose next hop is `hop` goes: the dialog's own flow when the
+/// peer's Contact is unreachable ([`Dialog::contact_unreachable`], RFC 5626 §5.3), else as
+/// [`next_hop_flow`] says.
+pub(crate) fn dialog_hop_flow(d: &Dialog, hop: &Uri) -> Flow {
+    if d.contact_unreachable() {
+        return d.flow;
+    }
+    next_hop_flow(d.flow, hop)
+}
+
+/// Addresses only their own network can reach: RFC 1918 and RFC 6598 (shared CGN space)
+/// IPv4, IPv4 link-local, IPv6 unique-local (RFC 4193) and link-local.
+pub(crate) fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            let [x, y, ..] = a.octets();
+            a.is_private() || a.is_link_local() || (x == 100 && (64..128).contains(&y))
+        }
+        IpAddr::V6(a) => {
+            let first = a.segments()[0];
+            (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// RFC 3581 §4 / RFC 3261 §18.2.1: whether a request arrived from an address other than its
+/// top Via's sent-by (the host; and the port too on UDP, where `rport` names the source
+/// port), i.e. from behind a NAT. `via` is the top Via as received.
+pub(crate) fn via_differs_from_source(m: &Message, flow: Flow) -> bool {
+    let Some(via) = m
+        .typed_first::<tandem_sip_msg::headers::Via<'_>>()
+        .ok()
+        .flatten()
+    else {
+        return false;
+    };
+    let Some(ip) = via.host.ip() else {
+        // A host name: only its resolution could tell; assume the peer knows its address.
+        return false;
+    };
+    if ip != flow.remote.ip() {
+        return true;
+    }
+    flow.transport == crate::Transport::Udp && via.port.unwrap_or(5060) != flow.remote.port()
+}
+
 /// Rewrites `m` into a request of dialog `d` with CSeq `cseq` (§12.2.1.1): Request-URI and
 /// Route from [`routing`], From/To with the dialog's tags, Call-ID, CSeq; Tandem's Contact for
 /// target-refresh methods when the message has none. Headers the caller added stay, after
@@ -405,6 +486,7 @@ mod tests {
             subscription_only: false,
             refers_in: 0,
             refer_cseq: None,
+            behind_nat: false,
         }
     }
 
@@ -462,6 +544,53 @@ mod tests {
         );
         let named = Uri::parse("sip:b@example.com:5080").unwrap();
         assert_eq!(next_hop_flow(d.flow, &named), d.flow);
+    }
+
+    #[test]
+    fn a_private_contact_seen_from_a_public_flow_is_unreachable() {
+        let mut d = dialog(&[], "sip:b@10.0.0.2:5062");
+        d.flow.remote = SocketAddr::from(([203, 0, 113, 5], 40_000));
+        assert!(d.contact_unreachable());
+        let (_, hop) = req(&d, Method::Bye);
+        assert_eq!(dialog_hop_flow(&d, &hop), d.flow);
+        // A proxy on the route set reaches it.
+        d.route_set = vec!["<sip:198.51.100.1;lr>".into()];
+        assert!(!d.contact_unreachable());
+        // A public Contact is honoured unless the creating request came from behind NAT.
+        let mut d = dialog(&[], "sip:b@198.51.100.7");
+        d.flow.remote = SocketAddr::from(([203, 0, 113, 5], 40_000));
+        assert!(!d.contact_unreachable());
+        d.behind_nat = true;
+        assert!(d.contact_unreachable());
+        // The Contact is the flow's address: nothing to do.
+        let mut d = dialog(&[], "sip:b@203.0.113.5:40000");
+        d.flow.remote = SocketAddr::from(([203, 0, 113, 5], 40_000));
+        d.behind_nat = true;
+        assert!(!d.contact_unreachable());
+    }
+
+    #[test]
+    fn private_ranges() {
+        for p in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "169.254.1.1",
+            "fd00::1",
+            "fe80::1",
+        ] {
+            assert!(is_private(p.parse().unwrap()), "{p}");
+        }
+        for p in [
+            "203.0.113.5",
+            "100.128.0.1",
+            "8.8.8.8",
+            "2001:db8::1",
+            "127.0.0.1",
+        ] {
+            assert!(!is_private(p.parse().unwrap()), "{p}");
+        }
     }
 
     #[test]

@@ -25,8 +25,9 @@ use tandem_sip_msg::{HeaderName, Message, Method};
 
 use super::{ClientEntry, ClientTxId, Endpoint, ServerEntry, ServerTxId, host_port, unfold};
 use crate::dialog::{
-    self, CachedAck, Dialog, DialogId, DialogKey, DialogRole, DialogState, contact_uri, is_sips,
-    is_target_refresh, next_hop_flow, record_routes, without_tag,
+    self, CachedAck, Dialog, DialogId, DialogKey, DialogRole, DialogState, contact_uri,
+    dialog_hop_flow, is_sips, is_target_refresh, record_routes, via_differs_from_source,
+    without_tag,
 };
 use crate::error::DialogError;
 use crate::slab::SlotId;
@@ -142,7 +143,9 @@ impl Endpoint {
     ///
     /// Destination: the next hop (first route, else the remote target) when it is an IP
     /// literal, port 5060 (5061 for SIPS) when absent; otherwise the flow the dialog was
-    /// created on (DNS belongs to the runtime).
+    /// created on (DNS belongs to the runtime). A peer behind NAT whose Contact cannot be
+    /// reached ([`Dialog::contact_unreachable`](crate::Dialog::contact_unreachable)) gets its
+    /// requests on the dialog's flow (RFC 5626 §5.3); the Request-URI stays its Contact.
     ///
     /// Refused: ACK ([`Self::ack_2xx`]) and CANCEL ([`Self::cancel`]); an INVITE while another
     /// INVITE of the dialog is in progress either way (§14.1); BYE from the callee on an early
@@ -170,7 +173,7 @@ impl Endpoint {
         }
         let cseq = d.local_seq.map_or(fresh, |s| s.wrapping_add(1));
         let hop = dialog::apply(d, &mut request, &method, cseq)?;
-        let flow = next_hop_flow(d.flow, &hop);
+        let flow = dialog_hop_flow(d, &hop);
         if is_target_refresh(&method)
             && let Some(c) = request.value(&HeaderName::Contact)
         {
@@ -222,7 +225,7 @@ impl Endpoint {
             ack.set_body(Some(content_type), bytes)?;
         }
         let hop = dialog::apply(d, &mut ack, &Method::Ack, invite_cseq)?;
-        let flow = next_hop_flow(d.flow, &hop);
+        let flow = dialog_hop_flow(d, &hop);
         let bytes = self.send_ack(ack, flow)?;
         if let Some(d) = self.dialogs.get_mut(dialog.0) {
             d.ack = Some(CachedAck {
@@ -670,6 +673,7 @@ fn uac_dialog(
         subscription_only: e.key.method == Method::Refer,
         refers_in: 0,
         refer_cseq: None,
+        behind_nat: false,
     }
 }
 
@@ -726,6 +730,7 @@ fn uas_dialog(
         subscription_only: refer,
         refers_in: u32::from(refer),
         refer_cseq: refer.then_some(cseq),
+        behind_nat: via_differs_from_source(request, e.flow),
     })
 }
 
