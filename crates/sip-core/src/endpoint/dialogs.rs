@@ -416,7 +416,8 @@ impl Endpoint {
         let method = e.request.method();
         let cseq = e.request.typed::<CSeq>().ok().flatten().map(|c| c.seq);
         let found = DialogKey::of_incoming_request(&e.request)
-            .and_then(|k| self.dialog_index.get(&k).copied());
+            .and_then(|k| self.dialog_index.get(&k).copied())
+            .or_else(|| self.refer_early_notify(id));
         let (Some(d), Some(cseq)) = (found, cseq) else {
             let _ = self.reply(now, ServerTxId(id), 481, "Call/Transaction Does Not Exist");
             return true;

@@ -13,6 +13,12 @@
 //!   their sipfrag tells it how the referred request ended, and it answers them (200).
 //!   That leaves the body to the party that needs it; a NOTIFY for a dialog Tandem does not
 //!   know gets 481 from the dialog layer.
+//! - A NOTIFY may overtake the 2xx of a REFER sent outside a dialog (RFC 6665 §4.1.2.4,
+//!   RFC 3515 §2.4.4): one whose Call-ID and To tag are those of a REFER still waiting for
+//!   its final response, with `Event: refer`, creates the subscription's dialog from the
+//!   NOTIFY (confirmed; route set = its Record-Route, remote target = its Contact) and goes
+//!   to the TU like any NOTIFY. The REFER's 2xx then finds that dialog; `dialog_of_client_tx`
+//!   of the REFER names it.
 //! - A dialog created by a REFER carries only the subscription: it ends once a NOTIFY with
 //!   `Subscription-State: terminated` is answered 2xx, on both sides (RFC 6665 §4.1.3,
 //!   §4.4.1). A REFER inside an INVITE dialog leaves that dialog alone.
@@ -23,12 +29,17 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use tandem_sip_msg::headers::{NameAddr, Replaces, SubscriptionState};
+use tandem_sip_msg::headers::{CSeq, CallId, FromHeader, NameAddr, Replaces, SubscriptionState};
 use tandem_sip_msg::{HeaderName, Message, Method, Uri};
 
-use super::{ClientTxId, Endpoint, unfold};
-use crate::dialog::{DialogId, DialogKey, DialogRole, DialogState};
+use super::{ClientTxId, Endpoint, host_port, unfold};
+use crate::dialog::{
+    Dialog, DialogId, DialogKey, DialogRole, DialogState, contact_uri, is_sips, record_routes,
+    via_differs_from_source, without_tag,
+};
 use crate::error::DialogError;
+use crate::slab::SlotId;
+use crate::transaction::ClientState;
 
 /// What a REFER asks for (RFC 3515 §2.1, RFC 3892).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +142,90 @@ impl Endpoint {
             _ => Ok(Some(DialogId(d))),
         }
     }
+}
+
+impl Endpoint {
+    /// RFC 6665 §4.1.2.4: a NOTIFY (server transaction `id`) matching no dialog that belongs
+    /// to the implicit subscription of a REFER Tandem sent outside a dialog and whose final
+    /// response has not arrived: creates that subscription's dialog and returns it.
+    ///
+    /// The REFER is found by a scan of the live client transactions (NOTIFYs matching no
+    /// dialog are rare; the scan stops at the first REFER of that Call-ID and From tag).
+    pub(super) fn refer_early_notify(&mut self, id: SlotId) -> Option<SlotId> {
+        let e = self.servers.get(id)?;
+        let notify = &e.request;
+        if notify.method() != Some(Method::Notify) || !is_refer_event(notify) {
+            return None;
+        }
+        let key = DialogKey::of_incoming_request(notify)?;
+        let (refer_id, refer) = self.clients.iter().find(|(_, c)| {
+            c.creates_dialogs
+                && c.key.method == Method::Refer
+                && c.tx.state != ClientState::Terminated
+                && DialogKey::of_outgoing(&c.request).is_none()
+                && from_tag_and_call_id(&c.request)
+                    .is_some_and(|(call_id, tag)| call_id == key.call_id && tag == key.local_tag)
+        })?;
+        let from = notify.typed::<FromHeader<'_>>().ok()??;
+        let local_uri = refer.request.typed::<FromHeader<'_>>().ok()??.0;
+        let ruri = refer.request.request_line().and_then(|l| l.uri().ok());
+        let dialog = Dialog {
+            call_id: key.call_id.clone(),
+            local_tag: key.local_tag.clone(),
+            remote_tag: key.remote_tag.clone(),
+            role: DialogRole::Uac,
+            state: DialogState::Confirmed,
+            local_uri: without_tag(&local_uri),
+            remote_uri: without_tag(&from.0),
+            local_seq: refer.request.typed::<CSeq>().ok().flatten().map(|c| c.seq),
+            remote_seq: None,
+            remote_target: contact_uri(notify).unwrap_or_else(|| from.0.uri.clone()),
+            // Received in a request: the order requests carry it (as a UAS, §12.1.1).
+            route_set: record_routes(notify),
+            secure: ruri.as_ref().is_some_and(is_sips),
+            flow: e.flow,
+            local_contact: refer
+                .request
+                .value(&HeaderName::Contact)
+                .map_or_else(|| format!("<sip:{}>", host_port(refer.flow.local)), unfold),
+            invite_out: None,
+            invite_in: None,
+            unacked_2xx: None,
+            ack: None,
+            remote_rseq: None,
+            session: None,
+            peer_allows_update: false,
+            local_body: None,
+            deadlines: Default::default(),
+            subscription_only: true,
+            refers_in: 0,
+            refer_cseq: None,
+            behind_nat: via_differs_from_source(notify, e.flow),
+        };
+        let d = self.dialogs.insert(dialog);
+        self.dialog_index.insert(key.clone(), d);
+        if let Some(c) = self.clients.get_mut(refer_id) {
+            c.forks.push((key.remote_tag, d));
+        }
+        Some(d)
+    }
+}
+
+/// `Event: refer` (RFC 3515 §2.4.4; an `id` parameter may follow, §2.4.6).
+fn is_refer_event(m: &Message) -> bool {
+    m.value(&HeaderName::Event).is_some_and(|v| {
+        let v = unfold(v);
+        v.split(';')
+            .next()
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("refer"))
+    })
+}
+
+/// Call-ID and From tag of a request.
+fn from_tag_and_call_id(m: &Message) -> Option<(String, String)> {
+    let call_id = m.typed::<CallId<'_>>().ok()??.0.to_owned();
+    let tag = m.typed::<FromHeader<'_>>().ok()??.0.tag()?.to_owned();
+    Some((call_id, tag))
 }
 
 /// Whether a NOTIFY ends its subscription (`Subscription-State: terminated`).
