@@ -278,6 +278,9 @@ impl B2bua {
             call: id,
             state: CallState::Establishing,
         });
+        if a_offer {
+            self.note_media(id, MediaFlowState::Connecting);
+        }
         Ok(id)
     }
 
@@ -672,7 +675,12 @@ impl B2bua {
         {
             return;
         }
-        let _ = ep.respond(now, a_tx, m);
+        let early_media = !r.body().is_empty();
+        let a_offer = c.incoming().is_some_and(|a| a.offer);
+        if ep.respond(now, a_tx, m).is_ok() && early_media {
+            // Early media: the answer (or, for a late offer, an offer) reached leg A.
+            self.note_media(call, media_state(a_offer));
+        }
         self.note_dialog_a(ep, call);
     }
 
@@ -821,6 +829,9 @@ impl B2bua {
             return;
         }
         self.note_final(call, Leg::A, status, now);
+        if !r.body().is_empty() {
+            self.note_media(call, media_state(!late));
+        }
         self.note_dialog_a(ep, call);
         self.note_flow(ep, call, Leg::B);
         self.on_answered(now, call);
@@ -855,7 +866,11 @@ impl B2bua {
             Body::Some(ct, bytes) => Some((ct.as_str(), bytes.clone())),
             Body::None => None,
         };
+        let answered = body.is_some();
         let _ = ep.ack_2xx(d, cseq, body);
+        if answered {
+            self.note_media(call, MediaFlowState::Connected);
+        }
     }
 
     fn on_a_cancelled(&mut self, ep: &mut Endpoint, now: Instant, call: CallId) {
@@ -1035,6 +1050,15 @@ impl B2bua {
             call,
             cause: c.cause.unwrap_or(EndCause::Terminated),
         });
+    }
+}
+
+/// The hint once SDP reached the other leg: an answer connects, an offer only connects.
+fn media_state(answer: bool) -> MediaFlowState {
+    if answer {
+        MediaFlowState::Connected
+    } else {
+        MediaFlowState::Connecting
     }
 }
 

@@ -9,6 +9,7 @@ use tandem_sip_msg::Message;
 use tandem_sip_msg::headers::{CallId as CallIdHeader, FromHeader, ToHeader, Via};
 
 use crate::b2bua::{B2bua, LegA};
+use crate::types::MediaFlowState;
 use crate::types::{CallId, CallInfo, CallKind, CallRecord, EndedBy, Leg, LegInfo, LegRecord};
 
 /// The controller's notes on one leg.
@@ -230,5 +231,27 @@ fn kind(a: &LegA) -> CallKind {
     match a {
         LegA::In(_) => CallKind::Bridged,
         LegA::Out(_) => CallKind::Originated,
+    }
+}
+
+impl B2bua {
+    /// The media-flow hint of `call` (`None`: no offer crossed yet, or the call is gone).
+    pub fn media_flow(&self, call: CallId) -> Option<MediaFlowState> {
+        self.calls.get(&call).and_then(|c| c.media)
+    }
+
+    /// An offer (`Connecting`) or its answer (`Connected`) crossed between the legs
+    /// (RFC 3264 §4-5). A connected call stays connected through later offers (hold,
+    /// codec changes): media keeps flowing while they are negotiated.
+    pub(crate) fn note_media(&mut self, call: CallId, state: MediaFlowState) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if c.media == Some(MediaFlowState::Connected) || c.media == Some(state) {
+            return;
+        }
+        c.media = Some(state);
+        self.events
+            .push_back(crate::types::CallEvent::MediaFlow { call, state });
     }
 }

@@ -8,7 +8,9 @@ mod b2b_common;
 use std::time::{Duration, Instant};
 
 use b2b_common::{A_CALL_ID, A_OFFER, B_ANSWER, B2bWorld, Callee, setup};
-use tandem_call::{CallEvent, CallKind, CallRecord, CallState, EndCause, EndedBy, Leg};
+use tandem_call::{
+    CallEvent, CallKind, CallRecord, CallState, EndCause, EndedBy, Leg, MediaFlowState,
+};
 use tandem_sip_core::Transport;
 use tandem_sip_msg::Method;
 use tandem_sip_msg::headers::CallId;
@@ -51,7 +53,7 @@ fn answered_call_hung_up_by_the_callee() {
     let info = t.b2b.borrow().info(call).unwrap();
     assert_eq!(info.state, CallState::Established);
     assert_eq!(info.kind, CallKind::Bridged);
-    // MEDIA
+    assert_eq!(info.media, Some(MediaFlowState::Connected));
     let invite_in = arrival(&mut t, caller, tandem, "INVITE");
     let answered = arrival(&mut t, callee, tandem, "200");
     assert_eq!(info.started, invite_in);
