@@ -95,6 +95,12 @@ pub struct Dialog {
     /// (the endpoint added `received`/`rport`, RFC 3581 §4): the peer does not know its
     /// public address. See [`Dialog::contact_unreachable`].
     pub(crate) behind_nat: bool,
+    /// A reliable provisional response carried an offer (RFC 3262 §5): its RSeq and the
+    /// INVITE's CSeq, until the TU's answer goes out in the PRACK.
+    pub(crate) offer_in_1xx: Option<(u32, u32)>,
+    /// A reliable provisional response with a body arrived in this dialog: offer and answer
+    /// (or the answer to the INVITE's offer) are done, so later bodies are no new offers.
+    pub(crate) early_sdp: bool,
 }
 
 /// A negotiated session timer (RFC 4028 §7.2, §9).
@@ -487,6 +493,8 @@ mod tests {
             refers_in: 0,
             refer_cseq: None,
             behind_nat: false,
+            offer_in_1xx: None,
+            early_sdp: false,
         }
     }
 

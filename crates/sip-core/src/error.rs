@@ -81,6 +81,10 @@ pub enum DialogError {
     /// `notify_refer` on a dialog in which no REFER arrived (RFC 3515 §2.4.4).
     #[error("no REFER was received in this dialog")]
     NoRefer,
+    /// `prack_with_answer` on a dialog whose reliable provisional carried no offer awaiting
+    /// an answer (RFC 3262 §5).
+    #[error("no offer in a reliable provisional response awaits an answer")]
+    NoOfferPending,
     /// The message could not be edited.
     #[error(transparent)]
     Edit(#[from] EditError),

@@ -675,6 +675,8 @@ fn uac_dialog(
         refers_in: 0,
         refer_cseq: None,
         behind_nat: false,
+        offer_in_1xx: None,
+        early_sdp: false,
     }
 }
 
@@ -732,6 +734,8 @@ fn uas_dialog(
         refers_in: u32::from(refer),
         refer_cseq: refer.then_some(cseq),
         behind_nat: via_differs_from_source(request, e.flow),
+        offer_in_1xx: None,
+        early_sdp: false,
     })
 }
 

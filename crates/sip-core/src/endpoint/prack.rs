@@ -11,9 +11,13 @@
 //!   supported.
 //! - UAC: INVITEs get `Supported: 100rel`. A reliable provisional in a dialog is passed up
 //!   once and PRACKed automatically in its early dialog (`RAck: rseq cseq INVITE`, §4,
-//!   without a body: a session description in the provisional must then be an answer, i.e.
-//!   the INVITE carried the offer). The PRACK's own responses are not reported; a 481 or
-//!   timeout of the PRACK ends the early dialog as for any in-dialog request (§12.2.1.2).
+//!   without a body), except the one that carries an offer: the first reliable provisional
+//!   with a body when the INVITE had none (§5, RFC 6337 §2.1). That one waits for the TU,
+//!   which checks [`Endpoint::prack_awaits_answer`] on the provisional's dialog and sends
+//!   the answer with [`Endpoint::prack_with_answer`]; a body in a later provisional, or in
+//!   one answering the INVITE's offer, is no new offer and is PRACKed without a body. The
+//!   automatic PRACK's own responses are not reported; a 481 or timeout of a PRACK ends the
+//!   early dialog as for any in-dialog request (§12.2.1.2).
 //!   Retransmissions of the provisional and out-of-order ones (RSeq not the next) are
 //!   dropped without an event (§4).
 //!
@@ -27,9 +31,9 @@ use rand::Rng;
 use tandem_sip_msg::headers::{CSeq, RAck, RSeq};
 use tandem_sip_msg::{HeaderName, Message, Method};
 
-use super::{Endpoint, Output, Report, ServerTxId, mentions_100rel};
-use crate::dialog::DialogKey;
-use crate::error::RespondError;
+use super::{ClientTxId, Endpoint, Output, Report, ServerTxId, mentions_100rel};
+use crate::dialog::{DialogId, DialogKey};
+use crate::error::{DialogError, RespondError};
 use crate::slab::SlotId;
 use crate::timer::{Owner, TimerName};
 use crate::transaction::{ClientKind, ServerKind, ServerState};
@@ -120,6 +124,46 @@ impl Endpoint {
         self.servers
             .get(tx.0)
             .is_some_and(|e| e.reliable.pending.is_some())
+    }
+
+    /// Whether the reliable provisional response last passed up in `dialog` carried an offer
+    /// that awaits its answer in the PRACK ([`Self::prack_with_answer`]).
+    pub fn prack_awaits_answer(&self, dialog: DialogId) -> bool {
+        self.dialogs
+            .get(dialog.0)
+            .is_some_and(|d| d.offer_in_1xx.is_some())
+    }
+
+    /// Sends the PRACK for a reliable provisional response that carried an offer, with the
+    /// TU's answer as its body (RFC 3262 §5: the offer was in the first reliable provisional
+    /// because the INVITE had none, so the answer goes in the PRACK; RFC 6337 §2.1). `RAck`
+    /// names that provisional. The PRACK's responses come back as
+    /// [`Event::Response`](crate::Event::Response) on the returned handle.
+    ///
+    /// Refused with [`DialogError::NoOfferPending`] unless
+    /// [`Self::prack_awaits_answer`]: every other reliable provisional is PRACKed by the
+    /// endpoint itself, without a body.
+    pub fn prack_with_answer(
+        &mut self,
+        now: Instant,
+        dialog: DialogId,
+        content_type: &str,
+        answer: Bytes,
+    ) -> Result<ClientTxId, DialogError> {
+        let d = self
+            .dialogs
+            .get(dialog.0)
+            .ok_or(DialogError::NoSuchDialog)?;
+        let (rseq, cseq) = d.offer_in_1xx.ok_or(DialogError::NoOfferPending)?;
+        let mut m = self.dialog_request(dialog, &Method::Prack)?;
+        m.push_header(&HeaderName::RAck, &format!("{rseq} {cseq} INVITE"))?;
+        m.set_body(Some(content_type), answer.clone())?;
+        let tx = self.send_in_dialog(now, dialog, m)?;
+        if let Some(d) = self.dialogs.get_mut(dialog.0) {
+            d.offer_in_1xx = None;
+            d.local_body = Some((content_type.to_owned(), answer));
+        }
+        Ok(tx)
     }
 
     // ----- hooks called by the endpoint -----
@@ -215,6 +259,7 @@ impl Endpoint {
         if e.tx.kind != ClientKind::Invite || !offered {
             return true;
         }
+        let invite_offered = !e.request.body().is_empty();
         let Some(rseq) = response.typed::<RSeq>().ok().flatten().map(|r| r.0) else {
             return true; // §4: no RSeq, not a reliable provisional
         };
@@ -234,11 +279,20 @@ impl Endpoint {
             Some(last) if rseq != last.wrapping_add(1) => return false,
             _ => dl.remote_rseq = Some(rseq),
         }
+        if !response.body().is_empty() && !dl.early_sdp {
+            dl.early_sdp = true;
+            if !invite_offered {
+                // §5: the offer is in this provisional; the PRACK must carry the answer,
+                // which only the TU can make (`prack_with_answer`).
+                dl.offer_in_1xx = Some((rseq, cseq));
+                return true;
+            }
+        }
         let prack = self
-            .dialog_request(crate::DialogId(d), &Method::Prack)
+            .dialog_request(DialogId(d), &Method::Prack)
             .and_then(|mut m| {
                 m.push_header(&HeaderName::RAck, &format!("{rseq} {cseq} INVITE"))?;
-                self.send_in_dialog(now, crate::DialogId(d), m)
+                self.send_in_dialog(now, DialogId(d), m)
             });
         if let Ok(tx) = prack
             && let Some(pe) = self.clients.get_mut(tx.0)

@@ -201,6 +201,8 @@ impl Endpoint {
             refers_in: 0,
             refer_cseq: None,
             behind_nat: via_differs_from_source(notify, e.flow),
+            offer_in_1xx: None,
+            early_sdp: false,
         };
         let d = self.dialogs.insert(dialog);
         self.dialog_index.insert(key.clone(), d);
