@@ -3,23 +3,31 @@
 //! At this stage: OPTIONS (RFC 3261 §11.2); INVITE to a conference URI (`sip:<prefix><room>@…`)
 //! joins Tandem's mixer room `<room>` with its media anchored on Tandem (and recorded when
 //! configured); BYE ends such a call; everything else is declined as the UAS core rules say.
-//! Back-to-back calls arrive with the call layer.
+//! An INVITE matching a `[[route]]`, or addressed to a registered user, becomes a
+//! back-to-back call (`tandem_call::B2bua`). The HTTP API reaches the application through
+//! [`Command`]s (see `SipRuntime::run_app`) and watches it through [`Events`].
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use bytes::Bytes;
-use tandem_call::{B2bua, B2buaConfig, CallEvent, CallSettings};
+use tandem_call::{B2bua, B2buaConfig, CallEvent, CallId, CallSettings, Reason};
 use tandem_media::codec::CodecKind;
 use tandem_runtime::media::{LegSpec, MediaEngine};
+use tandem_runtime::sip::SipApp;
 use tandem_sdp::{MediaKind, SessionDescription};
 use tandem_sip_core::auth::{AuthKind, AuthOutcome, DigestAuthenticator, Secret};
 use tandem_sip_core::registrar::{Aor, Registrar};
 use tandem_sip_core::{Endpoint, Event, Flow, ServerTxId, Transport};
-use tandem_sip_msg::headers::{CallId, ToHeader};
+use tandem_sip_msg::headers::{CallId as CallIdHeader, FromHeader, ToHeader};
 use tandem_sip_msg::{HeaderName, Message, Method, Uri};
 use tracing::{debug, info, warn};
+
+use crate::calls::{CallTable, LegInfo};
+use crate::commands::{CallView, Command, CommandError, Originate};
+use crate::events::Events;
+use crate::wall::WallClock;
 
 /// Methods the server serves; the endpoint answers others with 405 or 501 (§8.2.1).
 pub(crate) const ALLOW: &[Method] = &[
@@ -59,6 +67,12 @@ pub(crate) struct App {
     accounts: Accounts,
     calls: HashMap<String, RoomCall>,
     session_id: u64,
+    /// The back-to-back calls as the API shows them.
+    table: CallTable,
+    /// Where call events are published for `/v1/events`.
+    events: Events,
+    /// Tandem's SIP sockets, the local end of calls it places itself.
+    locals: Vec<(Transport, SocketAddr)>,
 }
 
 /// The registrar and the accounts it authenticates.
@@ -67,6 +81,18 @@ pub(crate) struct Accounts {
     pub(crate) digest: DigestAuthenticator,
     /// Username → password.
     pub(crate) passwords: HashMap<String, String>,
+    /// Username → its AOR and the flows its REGISTERs came on, by REGISTER Call-ID.
+    pub(crate) flows: HashMap<String, UserFlows>,
+}
+
+/// Where a registered user's REGISTERs came from. Requests to a client behind NAT must go
+/// back the way its REGISTER came (RFC 5626 §5.3, RFC 3581), not to the private address in
+/// its Contact.
+#[derive(Debug, Clone)]
+pub(crate) struct UserFlows {
+    aor: Aor,
+    /// REGISTER Call-ID (which the registrar keeps per binding) → the flow it came on.
+    by_call_id: HashMap<String, Flow>,
 }
 
 impl App {
@@ -88,7 +114,18 @@ impl App {
             accounts,
             calls: HashMap::new(),
             session_id: 1,
+            table: CallTable::new(WallClock::new()),
+            events: Events::new(crate::events::EVENT_BACKLOG),
+            locals: Vec::new(),
         }
+    }
+
+    /// Publishes call events to `events`; `locals` are the SIP sockets, used as the local
+    /// end of calls the API originates.
+    pub(crate) fn with_api(mut self, events: Events, locals: Vec<(Transport, SocketAddr)>) -> Self {
+        self.events = events;
+        self.locals = locals;
+        self
     }
 
     /// Handles one endpoint event: the back-to-back calls take theirs first.
@@ -97,10 +134,18 @@ impl App {
         if let Some(event) = rest {
             self.handle_own_event(ep, now, event);
         }
+        self.drain_calls(now);
+    }
+
+    /// Hands the call layer's events to the log and the API's event stream.
+    fn drain_calls(&mut self, now: Instant) {
         while let Some(e) = self.b2bua.poll_event() {
-            match e {
+            match &e {
                 CallEvent::Ended { call, cause } => info!(?call, ?cause, "back-to-back call ended"),
                 other => debug!(event = ?other, "back-to-back call"),
+            }
+            if let Some(event) = self.table.apply(now, &e) {
+                self.events.publish(event);
             }
         }
     }
@@ -141,7 +186,7 @@ impl App {
     ) {
         let method = request.method();
         let call_id = request
-            .typed::<CallId<'_>>()
+            .typed::<CallIdHeader<'_>>()
             .ok()
             .flatten()
             .map(|c| c.0.to_owned())
@@ -153,7 +198,7 @@ impl App {
             .is_some_and(|to| to.0.tag().is_some());
         let result = match method {
             Some(Method::Options) => options_response(ep, tx).and_then(|r| ep.respond(now, tx, r)),
-            Some(Method::Register) => self.register(ep, now, tx, request),
+            Some(Method::Register) => self.register(ep, now, tx, request, flow),
             Some(Method::Bye) if in_dialog && self.calls.contains_key(&call_id) => {
                 self.leave(&call_id);
                 info!(%call_id, "call left its room");
@@ -182,6 +227,7 @@ impl App {
         now: Instant,
         tx: ServerTxId,
         request: &Message,
+        flow: Flow,
     ) -> Result<(), tandem_sip_core::RespondError> {
         let accounts = &mut self.accounts;
         let kind = AuthKind::Www;
@@ -218,13 +264,17 @@ impl App {
         accounts.registrar.expire(now);
         let decision = accounts.registrar.handle_register(now, request);
         info!(user = %username, status = decision.status, "REGISTER");
+        if decision.status == 200 {
+            accounts.remember_flow(now, &username, request, flow);
+        }
         let mut r = ep.make_response(tx, decision.status, decision.reason)?;
         decision.apply_to(&mut r)?;
         ep.respond(now, tx, r)
     }
 
     /// Scenario S1: the first `[[route]]` whose pattern matches the Request-URI turns the
-    /// INVITE into a back-to-back call; no match is 404.
+    /// INVITE into a back-to-back call; with no match, a registered user's address reaches
+    /// the user.
     fn route(
         &mut self,
         ep: &mut Endpoint,
@@ -235,7 +285,7 @@ impl App {
     ) -> Result<(), tandem_sip_core::RespondError> {
         let uri = request.request_line().map(|l| l.uri).unwrap_or_default();
         let Some(route) = self.routes.iter().find(|r| r.pattern.is_match(uri)) else {
-            return ep.reply(now, tx, 404, "Not Found");
+            return self.call_user(ep, now, tx, request, flow);
         };
         let flow_to = |(_, addr, transport): &(Uri, SocketAddr, Transport)| Flow {
             transport: *transport,
@@ -250,15 +300,65 @@ impl App {
         settings.extra_headers = route.headers.clone();
         settings.pass_through = route.pass_through.clone();
         settings.from = route.from.clone();
+        self.bridge(ep, now, tx, request, flow, settings)
+    }
+
+    /// An INVITE to a user of the registrar (RFC 3261 §10, §16.5: the location service):
+    /// a back-to-back call to its first binding, through the flow its REGISTER came on.
+    /// A known user without a binding gets 480; anyone else 404.
+    fn call_user(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Message,
+        flow: Flow,
+    ) -> Result<(), tandem_sip_core::RespondError> {
+        let Some(uri) = request.request_line().and_then(|l| l.uri().ok()) else {
+            return ep.reply(now, tx, 404, "Not Found");
+        };
+        match self.accounts.contact_of(now, &uri, flow.local) {
+            Ok((target, to)) => {
+                info!(user = %uri, contact = %target, "call to a registered user");
+                self.bridge(ep, now, tx, request, flow, CallSettings::new(to, target))
+            }
+            Err(Unreachable::Unknown) => ep.reply(now, tx, 404, "Not Found"),
+            Err(Unreachable::NotRegistered) => ep.reply(now, tx, 480, "Temporarily Unavailable"),
+        }
+    }
+
+    /// Establishes the back-to-back call of `request` and records it for the API.
+    fn bridge(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Message,
+        flow: Flow,
+        settings: CallSettings,
+    ) -> Result<(), tandem_sip_core::RespondError> {
+        let (from, to) = from_to(request);
+        let a = LegInfo { from, to, flow };
+        let b = LegInfo {
+            from: settings.from.clone().unwrap_or_else(|| a.from.clone()),
+            to: settings.target.to_string(),
+            flow: settings.destination,
+        };
         match self.b2bua.establish(ep, now, tx, request, settings) {
             Ok(call) => {
-                info!(?call, target = %first.0, "back-to-back call");
+                let id = self.table.add(call, now, a, b);
+                info!(?call, id, "back-to-back call");
+                self.drain_calls(now);
                 Ok(())
             }
             Err(e) => {
                 warn!(error = %e, "back-to-back call not established");
-                // The controller answers what it can (e.g. 483); otherwise fail the INVITE.
-                match ep.reply(now, tx, 500, "Server Internal Error") {
+                let (status, reason) = match e {
+                    tandem_call::CallError::TooManyHops => (483, "Too Many Hops"),
+                    tandem_call::CallError::BadSdp => (488, "Not Acceptable Here"),
+                    _ => (500, "Server Internal Error"),
+                };
+                match ep.reply(now, tx, status, reason) {
                     Err(tandem_sip_core::RespondError::AlreadyFinal) | Ok(()) => Ok(()),
                     Err(other) => Err(other),
                 }
@@ -361,6 +461,209 @@ impl App {
             }
         }
     }
+}
+
+impl SipApp for App {
+    type Command = Command;
+
+    fn handle_event(&mut self, ep: &mut Endpoint, now: Instant, event: Event) {
+        Self::handle_event(self, ep, now, event);
+    }
+
+    fn handle_command(&mut self, ep: &mut Endpoint, now: Instant, command: Command) {
+        // A reply whose asker gave up (its HTTP client went away) is dropped.
+        match command {
+            Command::ListCalls(reply) => {
+                let _ = reply.send(self.table.list());
+            }
+            Command::ShowCall { id, reply } => {
+                let _ = reply.send(self.table.view(id));
+            }
+            Command::HangUp { id, reply } => {
+                let _ = reply.send(self.hang_up(ep, now, id));
+            }
+            Command::Originate { request, reply } => {
+                let _ = reply.send(self.originate(ep, now, request));
+            }
+        }
+        self.drain_calls(now);
+    }
+}
+
+impl App {
+    /// `DELETE /v1/calls/{id}`: BYE both legs with `Reason` (RFC 3326), or 480/CANCEL before
+    /// the answer.
+    fn hang_up(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        id: u64,
+    ) -> Result<CallView, CommandError> {
+        let call: CallId = self.table.call_of(id).ok_or(CommandError::NoSuchCall)?;
+        let reason = Reason::new(200, "Hung up by the API");
+        match self.b2bua.terminate(ep, now, call, &reason) {
+            Ok(()) => {}
+            Err(tandem_call::CallError::NoSuchCall) => return Err(CommandError::NoSuchCall),
+            Err(e) => return Err(CommandError::Failed(e.to_string())),
+        }
+        info!(?call, id, "hung up by the API");
+        self.table.terminating(call);
+        // The view before the call layer's events are drained: if the call is already over,
+        // it shows `terminating` one last time.
+        let view = self.table.view(id);
+        self.drain_calls(now);
+        view.ok_or(CommandError::NoSuchCall)
+    }
+
+    /// `POST /v1/calls`: both parties must be reachable (a registered user or an IP
+    /// address) before anything is sent.
+    fn originate(
+        &mut self,
+        _ep: &mut Endpoint,
+        now: Instant,
+        request: Box<Originate>,
+    ) -> Result<u64, CommandError> {
+        for uri in [&request.first, &request.second] {
+            self.reach(now, uri)?;
+        }
+        Err(CommandError::Unsupported(
+            "originating calls needs RFC 3725 support in the call layer, which is not there yet",
+        ))
+    }
+
+    /// The Request-URI and next hop for a call Tandem places to `uri`: a registered user's
+    /// contact, or the URI itself when its host is an IP address.
+    fn reach(&self, now: Instant, uri: &Uri) -> Result<(Uri, Flow), CommandError> {
+        let unroutable = |why: &str| CommandError::Unroutable {
+            uri: uri.to_string(),
+            why: why.to_owned(),
+        };
+        let sip = uri.as_sip().ok_or_else(|| unroutable("not a SIP URI"))?;
+        let transport = if sip
+            .param("transport")
+            .flatten()
+            .is_some_and(|t| t.eq_ignore_ascii_case("tcp"))
+        {
+            Transport::Tcp
+        } else {
+            Transport::Udp
+        };
+        let local = self
+            .locals
+            .iter()
+            .find(|(t, _)| *t == transport)
+            .map(|(_, a)| *a)
+            .ok_or_else(|| unroutable(&format!("Tandem has no {transport} listener")))?;
+        match self.accounts.contact_of(now, uri, local) {
+            Ok(found) => return Ok(found),
+            Err(Unreachable::NotRegistered) => {
+                return Err(unroutable("the user is not registered"));
+            }
+            Err(Unreachable::Unknown) => {}
+        }
+        let ip = sip
+            .host
+            .ip()
+            .ok_or_else(|| unroutable("host names are not resolved yet; use an IP address"))?;
+        let remote = SocketAddr::new(ip, sip.port.unwrap_or(5060));
+        Ok((
+            uri.clone(),
+            Flow {
+                transport,
+                local,
+                remote,
+            },
+        ))
+    }
+}
+
+/// Why an INVITE cannot reach a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unreachable {
+    /// Not one of the `[[user]]` accounts (404).
+    Unknown,
+    /// An account with no live binding (480, RFC 3261 §21.4.18).
+    NotRegistered,
+}
+
+impl Accounts {
+    /// Notes the flow a successful REGISTER of `username` came on, and forgets flows of
+    /// bindings that are gone, so the map never outgrows the registrar.
+    fn remember_flow(&mut self, now: Instant, username: &str, request: &Message, flow: Flow) {
+        let Some(aor) = Aor::of_register(request) else {
+            return;
+        };
+        let call_id = request
+            .typed::<CallIdHeader<'_>>()
+            .ok()
+            .flatten()
+            .map(|c| c.0.to_owned())
+            .unwrap_or_default();
+        let bindings = self.registrar.lookup(now, &aor);
+        let entry = self
+            .flows
+            .entry(username.to_owned())
+            .or_insert_with(|| UserFlows {
+                aor: aor.clone(),
+                by_call_id: HashMap::new(),
+            });
+        entry.aor = aor;
+        entry.by_call_id.insert(call_id, flow);
+        entry
+            .by_call_id
+            .retain(|id, _| bindings.iter().any(|b| b.call_id() == id));
+        if entry.by_call_id.is_empty() {
+            self.flows.remove(username);
+        }
+    }
+
+    /// The contact URI of the user `uri` names (its user part, whatever the host: phones
+    /// often register to a domain and are called at Tandem's address) and the flow to reach
+    /// it: the flow of the REGISTER that made the binding, else the contact's own address
+    /// from `local`.
+    fn contact_of(
+        &self,
+        now: Instant,
+        uri: &Uri,
+        local: SocketAddr,
+    ) -> Result<(Uri, Flow), Unreachable> {
+        let user = uri
+            .as_sip()
+            .and_then(|s| s.user_unescaped())
+            .and_then(|u| String::from_utf8(u).ok())
+            .ok_or(Unreachable::Unknown)?;
+        if !self.passwords.contains_key(&user) {
+            return Err(Unreachable::Unknown);
+        }
+        let flows = self.flows.get(&user).ok_or(Unreachable::NotRegistered)?;
+        for binding in self.registrar.lookup(now, &flows.aor) {
+            if let Some(flow) = flows.by_call_id.get(binding.call_id()) {
+                return Ok((binding.uri().clone(), *flow));
+            }
+            let Some(sip) = binding.uri().as_sip() else {
+                continue;
+            };
+            let Some(ip) = sip.host.ip() else { continue };
+            let remote = SocketAddr::new(ip, sip.port.unwrap_or(5060));
+            let flow = Flow {
+                transport: Transport::Udp,
+                local,
+                remote,
+            };
+            return Ok((binding.uri().clone(), flow));
+        }
+        Err(Unreachable::NotRegistered)
+    }
+}
+
+/// The From and To URIs of a request, as written (empty when missing).
+fn from_to(request: &Message) -> (String, String) {
+    let from = request.typed::<FromHeader<'_>>().ok().flatten();
+    let to = request.typed::<ToHeader<'_>>().ok().flatten();
+    (
+        from.map(|h| h.0.uri_text.to_owned()).unwrap_or_default(),
+        to.map(|h| h.0.uri_text.to_owned()).unwrap_or_default(),
+    )
 }
 
 fn reject(

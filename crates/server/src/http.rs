@@ -1,11 +1,15 @@
-//! The HTTP listener: at this stage a health check and a status document; the REST API
-//! (`/v1/calls`, ...) grows here with the call layer.
+//! The HTTP listener: `/health`, `/v1/status` and the REST API of [`crate::api`].
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::api::{self, Api};
+use crate::commands::Command;
+use crate::events::Events;
 
 /// What the status document reports.
 #[derive(Debug, Clone)]
@@ -14,22 +18,18 @@ pub(crate) struct Status {
     pub(crate) sip: Vec<(String, SocketAddr)>,
 }
 
-/// Builds the router.
-pub(crate) fn router(status: Status) -> Router {
+/// Builds the router: `commands` reach the SIP application, `events` feed `/v1/events`.
+pub(crate) fn router(status: Status, commands: mpsc::Sender<Command>, events: Events) -> Router {
     let doc = json!({
         "name": "tandem",
         "version": env!("CARGO_PKG_VERSION"),
         "sip": status.sip.iter().map(|(t, a)| json!({"transport": t, "address": a.to_string()})).collect::<Vec<_>>(),
     });
-    Router::new()
-        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/v1/status", get(move || async move { Json(doc) }))
-        .fallback(|| async {
-            (
-                axum::http::StatusCode::NOT_FOUND,
-                Json(json!({"error": "no such resource"})),
-            )
-        })
+    api::router(Api {
+        commands,
+        events,
+        status: Arc::new(doc),
+    })
 }
 
 /// Serves `router` on `listener` until the process ends.

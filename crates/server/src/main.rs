@@ -3,13 +3,18 @@
 //! Subcommands: `serve` runs the server; `check-config` checks a TOML file; `sip lint` judges
 //! SIP messages the way the server would; `media` runs the media plane's tools on WAV files.
 
+mod api;
 mod app;
+mod calls;
 mod cli;
+mod commands;
 mod config;
+mod events;
 mod http;
 mod lint;
 mod media;
 mod serve;
+mod wall;
 
 use std::process::ExitCode;
 

@@ -109,8 +109,12 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             .map(|(t, a)| (t.to_string(), a))
             .collect(),
     };
+    // Bounded: a SIP core that cannot keep up makes the API answer 503 instead of queueing.
+    let (commands_tx, commands) = tokio::sync::mpsc::channel(COMMAND_QUEUE);
+    let events = crate::events::Events::new(crate::events::EVENT_BACKLOG);
+    let router = http::router(status, commands_tx, events.clone());
     tokio::spawn(async move {
-        if let Err(e) = http::serve(http_listener, http::router(status)).await {
+        if let Err(e) = http::serve(http_listener, router).await {
             error!("HTTP server stopped: {e}");
         }
     });
@@ -146,15 +150,15 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let accounts = accounts(&config)?;
     let routes = routes(&config)?;
-    let mut app = app::App::new(media, config.conference.prefix.clone(), accounts, routes);
-    sip.run(
-        endpoint,
-        move |ep, now, event| app.handle_event(ep, now, event),
-        shutdown_signal(),
-    )
-    .await?;
+    let app = app::App::new(media, config.conference.prefix.clone(), accounts, routes)
+        .with_api(events, sip.local_addrs());
+    sip.run_app(endpoint, app, commands, shutdown_signal())
+        .await?;
     Ok(())
 }
+
+/// Commands the HTTP API may have waiting for the SIP application.
+const COMMAND_QUEUE: usize = 256;
 
 /// `[[route]]` tables compiled (the config check already validated them).
 fn routes(config: &Config) -> Result<Vec<app::Route>, Box<dyn std::error::Error>> {
@@ -233,6 +237,7 @@ fn accounts(config: &Config) -> Result<app::Accounts, Box<dyn std::error::Error>
         registrar,
         digest,
         passwords,
+        flows: std::collections::HashMap::new(),
     })
 }
 
