@@ -12,6 +12,8 @@
 //! Connections are reused (RFC 3261 §18.2.2, RFC 5923): anything the endpoint sends toward a
 //! peer with an open connection of that transport goes over it, and with `accept_aliases` a
 //! request's Via `alias` makes its sent-by address an alias of the connection it came on.
+//! Tandem's own requests ask the same of the peer over TLS (the endpoint's
+//! `EndpointConfig::via_alias`, RFC 5923 §5.1).
 //! A request on a TCP, TLS, WS or WSS flow with no connection opens one (`sip/dial.rs`): TLS
 //! (RFC 3261 §26.2.1) verifies the server's certificate against the host of the request's
 //! next hop (RFC 5922 §4.1, §7.2) with the roots of [`TlsClientConfig`]; WebSocket (RFC 7118

@@ -183,6 +183,8 @@ async fn a_request_opens_a_tls_connection_that_serves_both_ways() {
         "{request}"
     );
     assert!(request.contains("Via: SIP/2.0/TLS "), "{request}");
+    // RFC 5923 §5.1: the server may send its requests back over this connection.
+    assert!(request.contains(";rport;alias\r\n"), "{request}");
     reader
         .stream
         .write_all(ok_to(&request).as_bytes())
@@ -347,6 +349,7 @@ async fn a_request_opens_a_websocket_connection() {
     assert_eq!((flow.transport, flow.remote), (Transport::Ws, server));
     let (request, answer) = peer.await.unwrap();
     assert!(request.contains("Via: SIP/2.0/WS "), "{request}");
+    assert!(!request.contains("alias"), "{request}");
     assert!(answer.starts_with("SIP/2.0 200 OK\r\n"), "{answer}");
 }
 

@@ -65,6 +65,14 @@ pub struct EndpointConfig {
     pub stream_local: Option<std::net::SocketAddr>,
     /// Largest request sent over UDP, in bytes (§18.1.1: 1300 when the path MTU is unknown).
     pub udp_request_limit: usize,
+    /// Transports whose requests carry the Via `alias` parameter (RFC 5923 §5.1), inviting
+    /// the peer to send its own requests for Tandem's sent-by over the connection the request
+    /// opened instead of opening one back. Default: TLS only, since RFC 5923 §1 and §5 tie
+    /// reuse to TLS, where the peer can check the alias against Tandem's certificate; add
+    /// TCP for peers that reuse unauthenticated connections (they must trust the Via). WS and
+    /// WSS never need it (RFC 7118 §5: the WebSocket client's connection is the only way to
+    /// it), nor does UDP.
+    pub via_alias: Vec<crate::Transport>,
     /// Seed of the endpoint's RNG (branches, tags): the same seed gives the same traces.
     pub seed: u64,
 }
@@ -107,6 +115,7 @@ impl Default for EndpointConfig {
             session_timer: SessionTimerConfig::default(),
             stream_local: None,
             udp_request_limit: 1_300,
+            via_alias: vec![crate::Transport::Tls],
             seed: 0,
         }
     }

@@ -410,7 +410,8 @@ impl Endpoint {
     /// Sends a request in a new client transaction on `flow`.
     ///
     /// The endpoint adds the top Via (`SIP/2.0/<transport> <flow.local>;branch=z9hG4bK…;rport`,
-    /// RFC 3261 §8.1.1.7, RFC 3581), `Max-Forwards: 70` when absent (§8.1.1.6),
+    /// RFC 3261 §8.1.1.7, RFC 3581, with `;alias` on the transports of
+    /// [`EndpointConfig::via_alias`], RFC 5923), `Max-Forwards: 70` when absent (§8.1.1.6),
     /// `Content-Length` when absent, and to an INVITE without Contact `<sip:{flow.local}>`
     /// (§8.1.1.8). ACK is not sent this way: see [`Self::send_ack`].
     ///
@@ -518,11 +519,7 @@ impl Endpoint {
         method: Method,
     ) -> Result<(ClientKey, ClientKind), SendError> {
         let branch = self.new_branch();
-        let via = format!(
-            "SIP/2.0/{} {};branch={branch};rport",
-            flow.transport.via_name(),
-            host_port(flow.local)
-        );
+        let via = self.top_via(flow, &branch);
         request.insert_header(0, &HeaderName::Via, &via)?;
         if request.value(&HeaderName::MaxForwards).is_none() {
             request.push_header(&HeaderName::MaxForwards, "70")?;
@@ -607,11 +604,7 @@ impl Endpoint {
     /// complete (the dialog layer builds it); the endpoint only adds a Via with a new branch.
     pub fn send_ack(&mut self, mut ack: Message, flow: Flow) -> Result<Bytes, SendError> {
         let branch = self.new_branch();
-        let via = format!(
-            "SIP/2.0/{} {};branch={branch};rport",
-            flow.transport.via_name(),
-            host_port(flow.local)
-        );
+        let via = self.top_via(flow, &branch);
         ack.insert_header(0, &HeaderName::Via, &via)?;
         if ack.value(&HeaderName::ContentLength).is_none() {
             ack.push_header(&HeaderName::ContentLength, &ack.body().len().to_string())?;
@@ -731,6 +724,22 @@ impl Endpoint {
             .supported
             .iter()
             .any(|s| s.eq_ignore_ascii_case("100rel"))
+    }
+
+    /// The Via Tandem puts on its requests (RFC 3261 §8.1.1.7): sent-by = the flow's local
+    /// address, `rport` (RFC 3581 §3), and `alias` on the transports of
+    /// [`EndpointConfig::via_alias`] (RFC 5923 §5.1).
+    fn top_via(&self, flow: Flow, branch: &str) -> String {
+        let alias = if self.config.via_alias.contains(&flow.transport) {
+            ";alias"
+        } else {
+            ""
+        };
+        format!(
+            "SIP/2.0/{} {};branch={branch};rport{alias}",
+            flow.transport.via_name(),
+            host_port(flow.local)
+        )
     }
 
     fn new_branch(&mut self) -> String {
