@@ -157,6 +157,51 @@ fn a_notify_before_the_202_creates_the_subscription_dialog() {
 }
 
 #[test]
+fn a_refused_refer_ends_the_dialog_its_early_notify_made() {
+    let (mut w, a) = world(603);
+    let notifier: SocketAddr = NOTIFIER.parse().unwrap();
+    let flow = tandem_sip_core::Flow {
+        transport: tandem_sip_core::Transport::Udp,
+        local: common::UAC.parse().unwrap(),
+        remote: notifier,
+    };
+    let mut refer = request(
+        &Method::Refer,
+        "sip:b@127.0.0.2:5062",
+        "sip:a@127.0.0.1",
+        "early-notify",
+        1,
+    )
+    .unwrap();
+    refer
+        .push_header(&HeaderName::ReferTo, "<sip:c@127.0.0.3:5063>")
+        .unwrap();
+    let tx = w
+        .command(a, |ep, now| ep.send_request(now, refer, flow))
+        .unwrap();
+    w.run_for(Duration::from_millis(50));
+    let refer = sent(w.net.trace(), "REFER").remove(0);
+    w.inject(
+        notifier,
+        a,
+        Bytes::from(notify(
+            &refer,
+            1,
+            "active;expires=60",
+            "SIP/2.0 100 Trying\r\n",
+        )),
+    );
+    w.run_for(Duration::from_millis(50));
+    assert_eq!(w.node(a).endpoint.dialog_count(), 1);
+    let refused = accepted(&refer).replace("202 Accepted", "403 Forbidden");
+    w.inject(notifier, a, Bytes::from(refused));
+    w.run_for(Duration::from_millis(50));
+    assert_eq!(w.node(a).endpoint.dialog_count(), 0);
+    assert_eq!(w.node(a).endpoint.dialog_of_client_tx(tx), None);
+    common::assert_drained(&mut w, &[a]);
+}
+
+#[test]
 fn a_notify_for_no_pending_refer_still_gets_481() {
     let (mut w, a) = world(602);
     let notifier: SocketAddr = NOTIFIER.parse().unwrap();

@@ -339,10 +339,13 @@ impl Endpoint {
             return;
         }
         if status >= 300 {
-            // §12.3 / §13.2.2.3: a non-2xx final ends every early dialog of the INVITE.
+            // §12.3 / §13.2.2.3: a non-2xx final ends every early dialog of the INVITE; a
+            // refused REFER ends the subscription dialogs its early NOTIFYs created (RFC 6665
+            // §4.1.2.4: no subscription was made).
+            let refer = method == Method::Refer;
             let forks: Vec<SlotId> = e.forks.iter().map(|(_, d)| *d).collect();
             for d in forks {
-                if self.dialog_state(DialogId(d)) == DialogState::Early {
+                if refer || self.dialog_state(DialogId(d)) == DialogState::Early {
                     self.remove_dialog(d);
                 }
             }
