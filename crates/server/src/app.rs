@@ -73,6 +73,8 @@ pub(crate) struct App {
     events: Events,
     /// Tandem's SIP sockets, the local end of calls it places itself.
     locals: Vec<(Transport, SocketAddr)>,
+    /// Where call detail records go (`None`: not recorded).
+    cdr: Option<crate::cdr::CdrSink>,
 }
 
 /// The registrar and the accounts it authenticates.
@@ -117,6 +119,7 @@ impl App {
             table: CallTable::new(WallClock::new()),
             events: Events::new(crate::events::EVENT_BACKLOG),
             locals: Vec::new(),
+            cdr: None,
         }
     }
 
@@ -125,6 +128,12 @@ impl App {
     pub(crate) fn with_api(mut self, events: Events, locals: Vec<(Transport, SocketAddr)>) -> Self {
         self.events = events;
         self.locals = locals;
+        self
+    }
+
+    /// Records every back-to-back call through `cdr`.
+    pub(crate) fn with_cdr(mut self, cdr: crate::cdr::CdrSink) -> Self {
+        self.cdr = Some(cdr);
         self
     }
 
@@ -143,6 +152,9 @@ impl App {
             match &e {
                 CallEvent::Ended { call, cause } => info!(?call, ?cause, "back-to-back call ended"),
                 other => debug!(event = ?other, "back-to-back call"),
+            }
+            if let Some(cdr) = &mut self.cdr {
+                cdr.observe(&e);
             }
             if let Some(event) = self.table.apply(now, &e) {
                 self.events.publish(event);
@@ -347,6 +359,9 @@ impl App {
         match self.b2bua.establish(ep, now, tx, request, settings) {
             Ok(call) => {
                 let id = self.table.add(call, now, a, b);
+                if let Some(cdr) = &mut self.cdr {
+                    cdr.b2b_started(call, request, flow);
+                }
                 info!(?call, id, "back-to-back call");
                 self.drain_calls(now);
                 Ok(())

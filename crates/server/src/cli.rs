@@ -33,6 +33,39 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: MediaCommand,
     },
+    /// Call detail records written by `tandem serve` (read while it runs, or after).
+    Cdr {
+        #[command(subcommand)]
+        command: CdrCommand,
+    },
+}
+
+/// `tandem cdr ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum CdrCommand {
+    /// The newest calls first: id, start, talk time, state, final status, cause, parties.
+    List {
+        /// The data folder `tandem serve` was given.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// At most this many calls.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// JSON (an array of calls with their legs) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One call and its legs.
+    Show {
+        /// The call's id (first column of `tandem cdr list`).
+        id: i64,
+        /// The data folder `tandem serve` was given.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `tandem media ...`

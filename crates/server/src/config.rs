@@ -309,6 +309,13 @@ pub(crate) struct DataConfig {
     /// Folder for the SQLite database, recordings and other state.
     #[serde(default = "default_data_dir")]
     pub(crate) dir: PathBuf,
+    /// Write call detail records to `<dir>/tandem.db` (one row per call and per leg).
+    #[serde(default = "default_true")]
+    pub(crate) cdr: bool,
+    /// Records that may wait for the database writer; when full, records are dropped with a
+    /// warning rather than slowing the SIP loop.
+    #[serde(default = "default_cdr_queue")]
+    pub(crate) cdr_queue: usize,
 }
 
 impl Default for SipConfig {
@@ -343,6 +350,8 @@ impl Default for DataConfig {
     fn default() -> Self {
         Self {
             dir: default_data_dir(),
+            cdr: true,
+            cdr_queue: default_cdr_queue(),
         }
     }
 }
@@ -373,6 +382,9 @@ fn default_user_agent() -> String {
 }
 fn default_data_dir() -> PathBuf {
     PathBuf::from("./data")
+}
+fn default_cdr_queue() -> usize {
+    4_096
 }
 fn default_max_message_size() -> usize {
     65_535
@@ -464,6 +476,9 @@ impl Config {
         }
         if self.sip.max_transactions == 0 {
             return Err(semantic("sip.max_transactions", "must be at least 1"));
+        }
+        if self.data.cdr_queue == 0 {
+            return Err(semantic("data.cdr_queue", "must be at least 1"));
         }
         if self.sip.max_message_size < 1_024 {
             return Err(semantic(
@@ -762,6 +777,22 @@ mod tests {
             panic!("{err:?}")
         };
         assert_eq!(*line, 3);
+    }
+
+    #[test]
+    fn data_section() {
+        let c = parse("[data]\ndir = \"/var/lib/tandem\"\ncdr = false\ncdr_queue = 10\n").unwrap();
+        assert_eq!(c.data.dir, PathBuf::from("/var/lib/tandem"));
+        assert_eq!((c.data.cdr, c.data.cdr_queue), (false, 10));
+        let d = parse("").unwrap().data;
+        assert_eq!((d.cdr, d.cdr_queue), (true, 4_096));
+        let err = parse("[data]\ncdr_queue = 0\n").unwrap_err();
+        assert!(err.to_string().contains("data.cdr_queue"), "{err}");
+        let err = parse("[data]\ncdrs = true\n").unwrap_err();
+        let ConfigError::Invalid { line, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*line, 2);
     }
 
     #[test]

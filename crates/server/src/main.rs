@@ -6,6 +6,7 @@
 mod api;
 mod app;
 mod calls;
+mod cdr;
 mod cli;
 mod commands;
 mod config;
@@ -38,5 +39,11 @@ fn main() -> ExitCode {
             command: cli::SipCommand::Lint { files },
         } => lint::main(&files),
         cli::Command::Media { command } => media::main(command),
+        cli::Command::Cdr {
+            command: cli::CdrCommand::List { data, limit, json },
+        } => cdr::list(&data, limit, json),
+        cli::Command::Cdr {
+            command: cli::CdrCommand::Show { id, data, json },
+        } => cdr::show(&data, id, json),
     }
 }

@@ -11,6 +11,7 @@ use tandem_sip_msg::Limits;
 use tracing::{error, info};
 
 use crate::app;
+use crate::cdr;
 use crate::cli::ServeArgs;
 use crate::config::{Config, TransportName};
 use crate::http;
@@ -66,6 +67,15 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             config.data.dir.display()
         )
     })?;
+    // Opened before any socket is bound: a data folder that cannot hold the records stops
+    // the start with the file's path, instead of a server that silently records nothing.
+    let (cdr_sink, cdr_writer) = if config.data.cdr {
+        let store = tandem_store::Store::open(&config.data.dir).await?;
+        let (sink, writer) = cdr::CdrSink::start(store, config.data.cdr_queue);
+        (Some(sink), Some(writer))
+    } else {
+        (None, None)
+    };
     let limits = Limits {
         max_message_size: config.sip.max_message_size,
         max_headers: config.sip.max_headers,
@@ -152,8 +162,16 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let routes = routes(&config)?;
     let app = app::App::new(media, config.conference.prefix.clone(), accounts, routes)
         .with_api(events, sip.local_addrs());
+    let app = match cdr_sink {
+        Some(sink) => app.with_cdr(sink),
+        None => app,
+    };
     sip.run_app(endpoint, app, commands, shutdown_signal())
         .await?;
+    // The application (and its sink) is gone: let the writer empty the queue.
+    if let Some(writer) = cdr_writer {
+        writer.finish().await;
+    }
     Ok(())
 }
 

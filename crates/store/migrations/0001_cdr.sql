@@ -1,6 +1,8 @@
 -- Call detail records: one row per call, one per leg.
 -- Times are UTC milliseconds since the Unix epoch (INTEGER): they sort and compare as numbers,
 -- and `tandem cdr` prints them as RFC 3339.
+-- Once released, a migration is never edited (sqlx refuses a database whose applied
+-- migrations' checksums changed): a schema change is a new numbered file.
 
 CREATE TABLE calls (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -37,7 +39,7 @@ CREATE TABLE legs (
     answered_at  INTEGER,
     ended_at     INTEGER,
     final_status INTEGER,
-    -- Who ended this leg: local (Tandem), remote (the peer), or NULL when unknown.
+    -- Who ended this leg: local (Tandem), remote (the peer), lost (nobody), NULL: unknown.
     ended_by     TEXT,
     PRIMARY KEY (call_id, leg)
 ) WITHOUT ROWID;

@@ -52,6 +52,8 @@ pub enum EndedBy {
     Local,
     /// The peer of this leg (its BYE, CANCEL or final response).
     Remote,
+    /// Nobody: the leg was lost (no answer, no ACK, session timer expiry).
+    Lost,
 }
 
 /// One leg as recorded. Every field but the name is optional: a start record knows only the
@@ -234,5 +236,6 @@ text_enum!(CdrState {
 text_enum!(LegName { A = "a", B = "b" });
 text_enum!(EndedBy {
     Local = "local",
-    Remote = "remote"
+    Remote = "remote",
+    Lost = "lost"
 });

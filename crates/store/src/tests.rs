@@ -285,7 +285,11 @@ fn opt<T: std::fmt::Debug>(s: impl Strategy<Value = T>) -> impl Strategy<Value =
 fn any_leg(leg: LegName) -> impl Strategy<Value = CdrLeg> {
     let text = || opt(".{0,40}");
     let time = || opt(any::<i64>().prop_map(Timestamp::from_unix_ms));
-    let ended_by = prop_oneof![Just(EndedBy::Local), Just(EndedBy::Remote)];
+    let ended_by = prop_oneof![
+        Just(EndedBy::Local),
+        Just(EndedBy::Remote),
+        Just(EndedBy::Lost)
+    ];
     (
         (text(), text(), text(), text(), text()),
         (time(), time(), time(), opt(any::<u16>()), opt(ended_by)),

@@ -1,0 +1,629 @@
+//! Call detail records: what the SIP application tells [`CdrSink`], one writer task puts in
+//! SQLite (`tandem_store`), and `tandem cdr list|show` reads back.
+//!
+//! The SIP loop must never wait on a disk, so the sink only does `try_send` on a bounded
+//! queue: a full queue drops the record and counts it (a warning with the count) instead of
+//! blocking or growing without bound. The writer writes each record in its own transaction
+//! as soon as it arrives, so a record is in the database (the OS's page cache, which outlives
+//! a `kill -9`) within a transaction's time of the call's end. A call is written when it
+//! starts and again when it ends, so a crash leaves the calls it was carrying as rows with no
+//! end instead of leaving no trace.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
+
+use tandem_call::{CallEvent, CallId, CallRecord, CallState, EndCause, Leg, LegRecord};
+use tandem_sip_core::Flow;
+use tandem_sip_msg::Message;
+use tandem_sip_msg::headers::{CallId as CallIdHeader, FromHeader, ToHeader};
+use tandem_store::{
+    CallEnd, CallKind, CallQuery, CallStart, CdrCall, CdrLeg, EndedBy, LegName, Store, Timestamp,
+};
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+/// How long a clean shutdown waits for the writer to drain the queue.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One write for the writer task.
+#[derive(Debug)]
+enum Write {
+    Started(CallStart),
+    Answered { key: String, at: Timestamp },
+    Ended(CallEnd),
+}
+
+/// What the application calls, synchronously, from the SIP driver. Never blocks.
+#[derive(Debug)]
+pub(crate) struct CdrSink {
+    tx: mpsc::Sender<Write>,
+    /// Records dropped because the queue was full, since the start.
+    dropped: u64,
+    /// Prefix of this run's call keys: the start time, so keys stay unique on this node
+    /// across restarts (`tandem_call::CallId`s start again at 1 in every process).
+    run: String,
+    next: u64,
+    /// Calls started and not yet ended.
+    live: HashMap<CallId, Live>,
+}
+
+#[derive(Debug)]
+struct Live {
+    key: String,
+    started: Timestamp,
+    answered: Option<Timestamp>,
+}
+
+/// The writer task, to be awaited at shutdown after the sink is dropped.
+#[derive(Debug)]
+pub(crate) struct CdrWriter {
+    task: tokio::task::JoinHandle<u64>,
+}
+
+impl CdrSink {
+    /// Starts the writer task on the current tokio runtime. `capacity` is at least 1.
+    pub(crate) fn start(store: Store, capacity: usize) -> (Self, CdrWriter) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let task = tokio::spawn(write_all(store, rx));
+        let run = format!("{:x}", Timestamp::now().as_unix_ms());
+        let sink = Self {
+            tx,
+            dropped: 0,
+            run,
+            next: 1,
+            live: HashMap::new(),
+        };
+        (sink, CdrWriter { task })
+    }
+
+    /// A back-to-back call was established from `invite` (leg A, received on `flow`): its
+    /// row is written now, with leg A's dialog and parties and no end.
+    pub(crate) fn b2b_started(&mut self, call: CallId, invite: &Message, flow: Flow) {
+        let started = Timestamp::now();
+        let key = self.next_key();
+        let leg_a = CdrLeg {
+            started_at: Some(started),
+            ..leg_of_request(LegName::A, invite, flow)
+        };
+        self.send(Write::Started(CallStart {
+            key: key.clone(),
+            kind: CallKind::B2b,
+            started_at: started,
+            legs: vec![leg_a],
+        }));
+        self.live.insert(
+            call,
+            Live {
+                key,
+                started,
+                answered: None,
+            },
+        );
+    }
+
+    /// Every event of the call layer goes through here: answers of the calls
+    /// [`Self::b2b_started`] announced, and every call's record (`CallEvent::Record`, which
+    /// comes before `Ended`); the rest is ignored. An `Ended` without a record before it
+    /// still ends its row, with what the cause tells.
+    pub(crate) fn observe(&mut self, event: &CallEvent) {
+        if let CallEvent::Record(record) = event {
+            let live = self.live.remove(&record.call);
+            let key = match live {
+                Some(live) => live.key,
+                None => self.next_key(),
+            };
+            let end = end_of_record(key, record, Instant::now(), SystemTime::now());
+            self.send(Write::Ended(end));
+        } else if let CallEvent::StateChanged {
+            call,
+            state: CallState::Established,
+        } = event
+        {
+            let at = Timestamp::now();
+            if let Some(live) = self.live.get_mut(call) {
+                live.answered = Some(at);
+                let key = live.key.clone();
+                self.send(Write::Answered { key, at });
+            }
+        } else if let CallEvent::Ended { call, cause } = event
+            && let Some(live) = self.live.remove(call)
+        {
+            let end = end_of_cause(live, cause, Timestamp::now());
+            self.send(Write::Ended(end));
+        }
+    }
+
+    /// A key no other call of this node has had.
+    fn next_key(&mut self) -> String {
+        let key = format!("{}-{}", self.run, self.next);
+        self.next += 1;
+        key
+    }
+
+    /// Records dropped because the writer could not keep up.
+    #[cfg(test)]
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    fn send(&mut self, write: Write) {
+        match self.tx.try_send(write) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(w)) => {
+                self.dropped += 1;
+                // The first and then every hundredth: a stalled disk must not flood the log.
+                if self.dropped % 100 == 1 {
+                    warn!(
+                        dropped = self.dropped,
+                        record = w.kind(),
+                        "call record queue full; record dropped"
+                    );
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(w)) => {
+                self.dropped += 1;
+                warn!(
+                    dropped = self.dropped,
+                    record = w.kind(),
+                    "call record writer stopped; record dropped"
+                );
+            }
+        }
+    }
+}
+
+impl Write {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Started(_) => "start",
+            Self::Answered { .. } => "answer",
+            Self::Ended(_) => "end",
+        }
+    }
+}
+
+impl CdrWriter {
+    /// Waits (bounded) until every queued record is written. The sink must be dropped first:
+    /// the writer ends when the queue is closed and empty.
+    pub(crate) async fn finish(self) {
+        match tokio::time::timeout(DRAIN_TIMEOUT, self.task).await {
+            Ok(Ok(written)) => debug!(written, "call record writer finished"),
+            Ok(Err(e)) => warn!(error = %e, "call record writer failed"),
+            Err(_) => warn!("call record writer still busy at shutdown; records may be lost"),
+        }
+    }
+}
+
+/// The writer task: one transaction per record, in arrival order (a call's start is always
+/// written before its end). A failed write is retried twice, then logged and dropped.
+async fn write_all(store: Store, mut rx: mpsc::Receiver<Write>) -> u64 {
+    let mut written = 0;
+    while let Some(write) = rx.recv().await {
+        let mut attempt = 0;
+        loop {
+            let result = match &write {
+                Write::Started(s) => store.call_started(s).await,
+                Write::Answered { key, at } => store.call_answered(key, *at).await,
+                Write::Ended(e) => store.call_ended(e).await.map(drop),
+            };
+            match result {
+                Ok(()) => {
+                    written += 1;
+                    break;
+                }
+                Err(e) if attempt < 2 => {
+                    attempt += 1;
+                    debug!(error = %e, attempt, "call record write failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                }
+                Err(e) => {
+                    warn!(error = %e, record = write.kind(), "call record not written");
+                    break;
+                }
+            }
+        }
+    }
+    store.close().await;
+    written
+}
+
+/// A leg as its INVITE shows it: Call-ID, From and To URIs, the peer and transport.
+fn leg_of_request(leg: LegName, invite: &Message, flow: Flow) -> CdrLeg {
+    let call_id = invite.typed::<CallIdHeader<'_>>().ok().flatten();
+    let from = invite.typed::<FromHeader<'_>>().ok().flatten();
+    let to = invite.typed::<ToHeader<'_>>().ok().flatten();
+    CdrLeg {
+        sip_call_id: call_id.map(|c| c.0.to_owned()),
+        from_uri: from.map(|h| h.0.uri_text.to_owned()),
+        to_uri: to.map(|h| h.0.uri_text.to_owned()),
+        remote_addr: Some(flow.remote.to_string()),
+        transport: Some(flow.transport.to_string()),
+        ..CdrLeg::new(leg)
+    }
+}
+
+/// The store's record of the call layer's: `Instant`s become wall-clock times against one
+/// pair of clock readings (`now`, `system_now`), taken when the record arrives.
+fn end_of_record(key: String, r: &CallRecord, now: Instant, system_now: SystemTime) -> CallEnd {
+    let at = |i: Instant| wall(i, now, system_now);
+    let (cause, cause_detail) = cause_token(&r.cause);
+    CallEnd {
+        key,
+        kind: match r.kind {
+            tandem_call::CallKind::Bridged => CallKind::B2b,
+            tandem_call::CallKind::Originated => CallKind::Originate,
+        },
+        started_at: at(r.started),
+        answered_at: r.answered.map(at),
+        ended_at: at(r.ended),
+        cause,
+        cause_detail,
+        // What the caller (leg A) was answered; an originated call's first party too.
+        final_status: r
+            .legs
+            .iter()
+            .find(|l| l.leg == Leg::A)
+            .and_then(|l| l.final_status),
+        legs: r.legs.iter().map(|l| leg_of_record(l, at)).collect(),
+    }
+}
+
+fn leg_of_record(l: &LegRecord, at: impl Fn(Instant) -> Timestamp) -> CdrLeg {
+    CdrLeg {
+        leg: match l.leg {
+            Leg::A => LegName::A,
+            Leg::B => LegName::B,
+        },
+        sip_call_id: Some(l.sip_call_id.clone()),
+        from_uri: Some(uri_of_name_addr(&l.from).to_owned()),
+        to_uri: Some(uri_of_name_addr(&l.to).to_owned()),
+        remote_addr: Some(l.remote.to_string()),
+        transport: Some(l.transport.to_string()),
+        started_at: Some(at(l.started)),
+        answered_at: l.answered.map(&at),
+        ended_at: Some(at(l.ended)),
+        final_status: l.final_status,
+        ended_by: Some(match l.ended_by {
+            tandem_call::EndedBy::Local => EndedBy::Local,
+            tandem_call::EndedBy::Remote => EndedBy::Remote,
+            tandem_call::EndedBy::Lost => EndedBy::Lost,
+        }),
+    }
+}
+
+/// The URI of a name-addr (`"Alice" <sip:a@x>` → `sip:a@x`); an addr-spec as it is.
+fn uri_of_name_addr(text: &str) -> &str {
+    match (text.find('<'), text.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &text[open + 1..close],
+        _ => text.trim(),
+    }
+}
+
+/// The end of a call from the call layer's `Ended` event: its cause, and the final status
+/// leg A was sent as far as the cause tells it.
+fn end_of_cause(live: Live, cause: &EndCause, ended_at: Timestamp) -> CallEnd {
+    let (token, detail) = cause_token(cause);
+    let final_status = if live.answered.is_some() {
+        Some(200)
+    } else if let EndCause::Rejected { relayed, .. } = cause {
+        Some(*relayed)
+    } else if matches!(cause, EndCause::NoAnswer) {
+        Some(408)
+    } else if matches!(cause, EndCause::Cancelled) {
+        // RFC 3261 §9.2: the INVITE of a cancelled request is answered 487.
+        Some(487)
+    } else {
+        None
+    };
+    let leg_a = CdrLeg {
+        answered_at: live.answered,
+        ended_at: Some(ended_at),
+        final_status,
+        ended_by: match cause {
+            EndCause::CallerHangUp | EndCause::Cancelled => Some(EndedBy::Remote),
+            EndCause::CalleeHangUp | EndCause::Rejected { .. } => Some(EndedBy::Local),
+            _ => None,
+        },
+        ..CdrLeg::new(LegName::A)
+    };
+    CallEnd {
+        key: live.key,
+        kind: CallKind::B2b,
+        started_at: live.started,
+        answered_at: live.answered,
+        ended_at,
+        cause: token,
+        cause_detail: detail,
+        final_status,
+        legs: vec![leg_a],
+    }
+}
+
+/// A stable snake_case token for the cause (its variant name: `CallerHangUp` →
+/// `caller_hang_up`) and the variant's fields as detail. Taken from `Debug` so that a cause
+/// added to the call layer is recorded by name without a change here.
+fn cause_token(cause: &EndCause) -> (String, Option<String>) {
+    let text = format!("{cause:?}");
+    let name_len = text
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(text.len());
+    let (name, rest) = text.split_at(name_len);
+    let mut token = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            token.push('_');
+        }
+        token.push(c.to_ascii_lowercase());
+    }
+    let detail = match cause {
+        EndCause::Failed(why) => Some(why.clone()),
+        _ => {
+            let rest = rest.trim();
+            (!rest.is_empty()).then(|| rest.to_owned())
+        }
+    };
+    (token, detail)
+}
+
+/// Wall-clock time of a core `Instant`, against one pair of clock readings taken by the
+/// caller (so all times of one record are converted consistently).
+fn wall(at: Instant, now: Instant, system_now: SystemTime) -> Timestamp {
+    let system = match now.checked_duration_since(at) {
+        Some(ago) => system_now.checked_sub(ago).unwrap_or(system_now),
+        None => system_now + at.saturating_duration_since(now),
+    };
+    Timestamp::from_system_time(system)
+}
+
+/// `tandem cdr list`: the newest calls, a table or JSON.
+pub(crate) fn list(data: &Path, limit: u32, json: bool) -> ExitCode {
+    let query = CallQuery {
+        limit,
+        ..CallQuery::default()
+    };
+    read(
+        data,
+        |store| async move { store.calls(&query).await },
+        |calls| {
+            if json {
+                serde_json::to_string_pretty(&calls).unwrap_or_default()
+            } else {
+                table(&calls)
+            }
+        },
+    )
+}
+
+/// `tandem cdr show ID`: one call with its legs (JSON with `--json`).
+pub(crate) fn show(data: &Path, id: i64, json: bool) -> ExitCode {
+    let mut missing = false;
+    let code = read(
+        data,
+        |store| async move { store.call(id).await },
+        |call| match call {
+            None => {
+                missing = true;
+                String::new()
+            }
+            Some(call) if json => serde_json::to_string_pretty(&call).unwrap_or_default(),
+            Some(call) => details(&call),
+        },
+    );
+    if missing {
+        eprintln!("tandem: no call {id} in {}", data.display());
+        return ExitCode::FAILURE;
+    }
+    code
+}
+
+/// Opens the database read-side, runs `query`, prints `render` of its answer.
+fn read<T, F, Fut>(data: &Path, query: F, render: impl FnOnce(T) -> String) -> ExitCode
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = Result<T, tandem_store::StoreError>>,
+{
+    let db = data.join(tandem_store::DB_FILE);
+    if !db.exists() {
+        eprintln!(
+            "tandem: no call records at {} (use --data DIR)",
+            db.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tandem: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let answer = runtime.block_on(async {
+        let store = Store::open(data).await?;
+        let answer = query(store.clone()).await;
+        store.close().await;
+        answer
+    });
+    match answer {
+        Ok(value) => {
+            let text = render(value);
+            if !text.is_empty() {
+                println!("{text}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tandem: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One line per call: id, start, duration of the answered part, state, status, cause,
+/// caller and callee (leg A's From and To).
+fn table(calls: &[CdrCall]) -> String {
+    let mut out = format!(
+        "{:>6}  {:<24}  {:>9}  {:<8}  {:>6}  {:<16}  {}",
+        "ID", "STARTED", "TALK", "STATE", "STATUS", "CAUSE", "FROM -> TO"
+    );
+    for c in calls {
+        let a = c.legs.iter().find(|l| l.leg == LegName::A);
+        let talk = match (c.answered_at, c.ended_at) {
+            (Some(a), Some(e)) => format!("{:.1}s", (e.as_unix_ms() - a.as_unix_ms()) as f64 / 1e3),
+            _ => "-".to_owned(),
+        };
+        out.push_str(&format!(
+            "\n{:>6}  {:<24}  {:>9}  {:<8}  {:>6}  {:<16}  {} -> {}",
+            c.id,
+            c.started_at.to_string(),
+            talk,
+            c.state.as_str(),
+            c.final_status.map_or("-".to_owned(), |s| s.to_string()),
+            c.cause.as_deref().unwrap_or("-"),
+            a.and_then(|l| l.from_uri.as_deref()).unwrap_or("?"),
+            a.and_then(|l| l.to_uri.as_deref()).unwrap_or("?"),
+        ));
+    }
+    out
+}
+
+/// A call and its legs, one field per line.
+fn details(c: &CdrCall) -> String {
+    let time = |t: Option<Timestamp>| t.map_or("-".to_owned(), |t| t.to_string());
+    let text = |t: &Option<String>| t.clone().unwrap_or_else(|| "-".to_owned());
+    let mut out = format!(
+        "call {} ({}, key {})\n  state     {}\n  started   {}\n  answered  {}\n  ended     {}\n  \
+         status    {}\n  cause     {}{}",
+        c.id,
+        c.kind,
+        c.key,
+        c.state,
+        c.started_at,
+        time(c.answered_at),
+        time(c.ended_at),
+        c.final_status.map_or("-".to_owned(), |s| s.to_string()),
+        text(&c.cause),
+        c.cause_detail
+            .as_deref()
+            .map_or(String::new(), |d| format!(" ({d})")),
+    );
+    for l in &c.legs {
+        out.push_str(&format!(
+            "\nleg {}\n  call-id   {}\n  from      {}\n  to        {}\n  remote    {} {}\n  \
+             started   {}\n  answered  {}\n  ended     {}\n  status    {}\n  ended by  {}",
+            l.leg,
+            text(&l.sip_call_id),
+            text(&l.from_uri),
+            text(&l.to_uri),
+            text(&l.transport),
+            text(&l.remote_addr),
+            time(l.started_at),
+            time(l.answered_at),
+            time(l.ended_at),
+            l.final_status.map_or("-".to_owned(), |s| s.to_string()),
+            l.ended_by.map_or("-", EndedBy::as_str),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn causes_become_snake_case_tokens_with_their_fields_as_detail() {
+        assert_eq!(
+            cause_token(&EndCause::CallerHangUp),
+            ("caller_hang_up".to_owned(), None)
+        );
+        let (token, detail) = cause_token(&EndCause::Rejected {
+            status: 486,
+            relayed: 486,
+        });
+        assert_eq!(token, "rejected");
+        assert_eq!(detail.as_deref(), Some("{ status: 486, relayed: 486 }"));
+        assert_eq!(
+            cause_token(&EndCause::Failed("bad \"sdp\"".into())),
+            ("failed".to_owned(), Some("bad \"sdp\"".to_owned()))
+        );
+    }
+
+    #[test]
+    fn instants_become_wall_clock_times_around_one_reading() {
+        let now = Instant::now();
+        let system = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let earlier = now.checked_sub(Duration::from_millis(1_500)).unwrap();
+        assert_eq!(wall(earlier, now, system).as_unix_ms(), 998_500);
+        assert_eq!(wall(now, now, system).as_unix_ms(), 1_000_000);
+        let later = now + Duration::from_millis(20);
+        assert_eq!(wall(later, now, system).as_unix_ms(), 1_000_020);
+    }
+
+    #[test]
+    fn a_leg_record_becomes_a_leg_row() {
+        let now = Instant::now();
+        let system = SystemTime::UNIX_EPOCH + Duration::from_secs(2_000);
+        let r = LegRecord {
+            leg: Leg::B,
+            sip_call_id: "b@tandem".into(),
+            from: "\"Alice\" <sip:alice@example.com>".into(),
+            to: "<sip:bob@192.0.2.9:5080;transport=udp>".into(),
+            remote: "192.0.2.9:5080".parse().unwrap(),
+            transport: tandem_sip_core::Transport::Udp,
+            started: now.checked_sub(Duration::from_secs(10)).unwrap(),
+            answered: Some(now.checked_sub(Duration::from_secs(8)).unwrap()),
+            ended: now,
+            final_status: Some(200),
+            ended_by: tandem_call::EndedBy::Remote,
+        };
+        let leg = leg_of_record(&r, |i| wall(i, now, system));
+        assert_eq!(
+            leg,
+            CdrLeg {
+                leg: LegName::B,
+                sip_call_id: Some("b@tandem".into()),
+                from_uri: Some("sip:alice@example.com".into()),
+                to_uri: Some("sip:bob@192.0.2.9:5080;transport=udp".into()),
+                remote_addr: Some("192.0.2.9:5080".into()),
+                transport: Some("UDP".into()),
+                started_at: Some(Timestamp::from_unix_ms(1_990_000)),
+                answered_at: Some(Timestamp::from_unix_ms(1_992_000)),
+                ended_at: Some(Timestamp::from_unix_ms(2_000_000)),
+                final_status: Some(200),
+                ended_by: Some(EndedBy::Remote),
+            }
+        );
+        assert_eq!(uri_of_name_addr(" sip:a@b "), "sip:a@b");
+        assert_eq!(uri_of_name_addr("x <sip:a@b"), "x <sip:a@b");
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_blocking() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        runtime.block_on(async {
+            let store = Store::open(dir.path()).await.unwrap();
+            let (mut sink, writer) = CdrSink::start(store, 2);
+            // The writer task cannot run until this (current-thread) task yields, so the
+            // third and later sends find the queue full.
+            for i in 0..5u64 {
+                sink.send(Write::Answered {
+                    key: format!("k{i}"),
+                    at: Timestamp::from_unix_ms(0),
+                });
+            }
+            assert_eq!(sink.dropped(), 3);
+            drop(sink);
+            writer.finish().await;
+        });
+    }
+}
