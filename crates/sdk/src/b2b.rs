@@ -3,12 +3,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tandem_call::{CallState, Credentials};
+use tandem_call::{CallInfo as CallSnapshot, CallState, Credentials, MediaFlowState};
 use tandem_runtime::resolver::{Dns, Naptr, ResolveError, Resolver, Srv, Target};
 use tandem_sip_msg::{HeaderName, Host, Uri};
 
 use crate::call::{
-    Call, CallInfo, CallRecord, CallTerminateOptions, EndCause, IncomingCall, StateChanges,
+    Call, CallInfo, CallRecord, CallTerminateOptions, EndCause, IncomingCall, MediaFlowChanges,
+    StateChanges,
 };
 use crate::driver::{Command, Link, Outgoing, Owner};
 use crate::error::{EstablishError, TerminateError};
@@ -317,6 +318,29 @@ impl BackToBackCall {
     /// Who called (leg A's INVITE).
     pub fn incoming(&self) -> &CallInfo {
         self.inner.call.info()
+    }
+
+    /// The media-flow hint: see [`Call::media_flow`].
+    pub fn media_flow(&self) -> Option<MediaFlowState> {
+        self.inner.call.media_flow()
+    }
+
+    /// The media-flow changes from now on: see [`Call::media_flow_changed`].
+    pub fn media_flow_changed(&self) -> MediaFlowChanges {
+        self.inner.call.media_flow_changed()
+    }
+
+    /// A snapshot of the live call from the controller: state, media flow, times and each
+    /// leg's SIP Call-ID, From, To and remote address. `None` before [`Self::establish`] and
+    /// after the end (see [`Self::ended`] for the record).
+    pub async fn snapshot(&self) -> Option<CallSnapshot> {
+        let id = self.inner.call.id();
+        self.inner
+            .owner
+            .link
+            .ask(|reply| Command::Info { id, reply })
+            .await
+            .flatten()
     }
 
     /// An observer of the call that does not keep it alive.

@@ -5,13 +5,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use tandem_call::CallState;
+use tandem_call::{CallState, LegRecord, MediaFlowState};
 use tandem_sip_core::{Flow, Transport};
 use tandem_sip_msg::headers::{FromHeader, ToHeader};
 use tandem_sip_msg::{HeaderName, Message};
 use tokio::sync::{broadcast, watch};
 
-use crate::driver::{Command, Owner, Snapshot};
+use crate::driver::{Command, Owner, Receivers, Snapshot};
 use crate::error::DeclineError;
 
 /// Who is calling: the parties and headers of an incoming INVITE, as received.
@@ -155,6 +155,10 @@ pub struct CallRecord {
     pub answered: Option<SystemTime>,
     /// When it ended.
     pub ended: SystemTime,
+    /// The controller's record of each leg (leg A, then leg B): SIP Call-ID, From, To,
+    /// remote address, times, final status, who ended it. Empty when the call never became
+    /// a back-to-back call (declined, cancelled or abandoned while undecided).
+    pub legs: Vec<LegRecord>,
 }
 
 /// An observer of one call: its parties, its state, its state changes and its end.
@@ -168,6 +172,8 @@ pub struct Call {
     state: watch::Receiver<Snapshot>,
     /// Never read: the template that [`Self::state_changed`] resubscribes from.
     changes: broadcast::Receiver<CallStateChanged>,
+    /// Never read: the template of [`Self::media_flow_changed`].
+    media: broadcast::Receiver<MediaFlowState>,
 }
 
 impl Clone for Call {
@@ -177,22 +183,19 @@ impl Clone for Call {
             info: Arc::clone(&self.info),
             state: self.state.clone(),
             changes: self.changes.resubscribe(),
+            media: self.media.resubscribe(),
         }
     }
 }
 
 impl Call {
-    pub(crate) fn new(
-        id: u64,
-        info: Arc<CallInfo>,
-        state: watch::Receiver<Snapshot>,
-        changes: broadcast::Receiver<CallStateChanged>,
-    ) -> Self {
+    pub(crate) fn new(id: u64, info: Arc<CallInfo>, receivers: Receivers) -> Self {
         Self {
             id,
             info,
-            state,
-            changes,
+            state: receivers.state,
+            changes: receivers.changes,
+            media: receivers.media,
         }
     }
 
@@ -220,6 +223,22 @@ impl Call {
         // has nothing more to send.
         let done = self.state.borrow().state == CallState::Terminated && rx.is_empty();
         StateChanges { rx, done }
+    }
+
+    /// The media-flow hint (UCMA's `AudioVideoFlow` state), from the offer/answer exchange
+    /// relayed between the legs (RFC 3264): `None` before any offer crossed, `Connecting`
+    /// while an offer waits for its answer, `Connected` once both parties know where to send
+    /// media. The media itself flows peer to peer; Tandem never sees it.
+    pub fn media_flow(&self) -> Option<MediaFlowState> {
+        self.state.borrow().media
+    }
+
+    /// The media-flow changes from now on; [`MediaFlowChanges::recv`] returns `None` once
+    /// the call is over.
+    pub fn media_flow_changed(&self) -> MediaFlowChanges {
+        let rx = self.media.resubscribe();
+        let done = self.state.borrow().record.is_some() && rx.is_empty();
+        MediaFlowChanges { rx, done }
     }
 
     /// Waits until the call is over and returns its record.
@@ -258,6 +277,7 @@ fn gone(s: &Snapshot) -> CallRecord {
         started: s.started,
         answered: s.answered,
         ended: SystemTime::now(),
+        legs: Vec::new(),
     }
 }
 
@@ -281,6 +301,33 @@ impl StateChanges {
                     self.done = change.state == CallState::Terminated;
                     return Some(change);
                 }
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => {
+                    self.done = true;
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// The media-flow changes of one call (from [`Call::media_flow_changed`]).
+#[derive(Debug)]
+pub struct MediaFlowChanges {
+    rx: broadcast::Receiver<MediaFlowState>,
+    done: bool,
+}
+
+impl MediaFlowChanges {
+    /// The next media-flow state; `None` once the call is over. A receiver more than 16
+    /// changes behind skips the oldest.
+    pub async fn recv(&mut self) -> Option<MediaFlowState> {
+        if self.done {
+            return None;
+        }
+        loop {
+            match self.rx.recv().await {
+                Ok(state) => return Some(state),
                 Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => {
                     self.done = true;

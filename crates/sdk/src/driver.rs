@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use tandem_call::{
-    B2bua, CallEvent, CallId, CallSettings as LegSettings, CallState, Credentials, Reason,
+    B2bua, CallEvent, CallId, CallSettings as LegSettings, CallState, Credentials, LegRecord,
+    MediaFlowState, Reason,
 };
 use tandem_runtime::resolver::{HickoryDns, ResolveError, Target};
 use tandem_runtime::sip::SipApp;
@@ -111,6 +112,8 @@ pub(crate) struct Snapshot {
     pub(crate) state: CallState,
     pub(crate) started: SystemTime,
     pub(crate) answered: Option<SystemTime>,
+    /// The media-flow hint, once an offer crossed.
+    pub(crate) media: Option<MediaFlowState>,
     /// Set once, when the call is over.
     pub(crate) record: Option<CallRecord>,
 }
@@ -119,22 +122,45 @@ pub(crate) struct Snapshot {
 struct Channels {
     state: watch::Sender<Snapshot>,
     changes: broadcast::Sender<CallStateChanged>,
+    media: broadcast::Sender<MediaFlowState>,
+}
+
+/// The handles' ends of a call's channels.
+pub(crate) struct Receivers {
+    pub(crate) state: watch::Receiver<Snapshot>,
+    pub(crate) changes: broadcast::Receiver<CallStateChanged>,
+    pub(crate) media: broadcast::Receiver<MediaFlowState>,
 }
 
 impl Channels {
-    fn new() -> (
-        Self,
-        watch::Receiver<Snapshot>,
-        broadcast::Receiver<CallStateChanged>,
-    ) {
+    fn new() -> (Self, Receivers) {
         let (state, state_rx) = watch::channel(Snapshot {
             state: CallState::Idle,
             started: SystemTime::now(),
             answered: None,
+            media: None,
             record: None,
         });
         let (changes, changes_rx) = broadcast::channel(CHANGES);
-        (Self { state, changes }, state_rx, changes_rx)
+        let (media, media_rx) = broadcast::channel(CHANGES);
+        let receivers = Receivers {
+            state: state_rx,
+            changes: changes_rx,
+            media: media_rx,
+        };
+        (
+            Self {
+                state,
+                changes,
+                media,
+            },
+            receivers,
+        )
+    }
+
+    fn publish_media(&self, media: MediaFlowState) {
+        self.state.send_modify(|s| s.media = Some(media));
+        let _ = self.media.send(media);
     }
 
     /// Publishes a new state: the watch first, then the broadcast, so a late subscriber that
@@ -156,13 +182,14 @@ impl Channels {
         }
     }
 
-    fn record(&self, cause: EndCause) -> CallRecord {
+    fn record(&self, cause: EndCause, legs: Vec<LegRecord>) -> CallRecord {
         let s = self.state.borrow();
         CallRecord {
             cause,
             started: s.started,
             answered: s.answered,
             ended: SystemTime::now(),
+            legs,
         }
     }
 }
@@ -193,6 +220,11 @@ pub(crate) enum Command {
     /// Every controlling handle of the call was dropped: decline it (480) if undecided,
     /// terminate it otherwise.
     Abandon { id: u64 },
+    /// A snapshot of a back-to-back call (`None`: not one, or over).
+    Info {
+        id: u64,
+        reply: oneshot::Sender<Option<tandem_call::CallInfo>>,
+    },
     /// Refuse new calls and end the live ones; reply when none is left.
     Shutdown { reply: oneshot::Sender<()> },
 }
@@ -239,6 +271,8 @@ pub(crate) struct SdkApp {
     calls: HashMap<u64, Entry>,
     by_b2b: HashMap<CallId, u64>,
     by_tx: HashMap<ServerTxId, u64>,
+    /// Records of the controller, waiting for their `Ended`.
+    records: HashMap<CallId, Vec<LegRecord>>,
     sweep_at: Option<Instant>,
     closing: bool,
     shutdown_waiters: Vec<oneshot::Sender<()>>,
@@ -262,6 +296,7 @@ impl SdkApp {
             calls: HashMap::new(),
             by_b2b: HashMap::new(),
             by_tx: HashMap::new(),
+            records: HashMap::new(),
             sweep_at: None,
             closing: false,
             shutdown_waiters: Vec::new(),
@@ -283,8 +318,19 @@ impl SdkApp {
                 }
                 CallEvent::Ended { call, cause } => {
                     info!(?call, ?cause, "back-to-back call ended");
+                    let legs = self.records.remove(&call).unwrap_or_default();
                     if let Some(id) = self.by_b2b.remove(&call) {
-                        self.finish(id, EndCause::BackToBack(cause));
+                        self.finish_with(id, EndCause::BackToBack(cause), legs);
+                    }
+                }
+                CallEvent::Record(record) => {
+                    if self.by_b2b.contains_key(&record.call) {
+                        self.records.insert(record.call, record.legs);
+                    }
+                }
+                CallEvent::MediaFlow { call, state } => {
+                    if let Some(e) = self.by_b2b.get(&call).and_then(|id| self.calls.get(id)) {
+                        e.channels.publish_media(state);
                     }
                 }
                 #[allow(unreachable_patterns)]
@@ -301,13 +347,17 @@ impl SdkApp {
 
     /// Forgets call `id` and tells its handles how it ended.
     fn finish(&mut self, id: u64, cause: EndCause) {
+        self.finish_with(id, cause, Vec::new());
+    }
+
+    fn finish_with(&mut self, id: u64, cause: EndCause, legs: Vec<LegRecord>) {
         let Some(e) = self.calls.remove(&id) else {
             return;
         };
         if let Phase::Pending { tx, .. } = e.phase {
             self.by_tx.remove(&tx);
         }
-        let record = e.channels.record(cause);
+        let record = e.channels.record(cause, legs);
         e.channels.publish(CallState::Terminated, Some(record));
     }
 
@@ -325,19 +375,14 @@ impl SdkApp {
         }
         let id = self.next_id;
         self.next_id += 1;
-        let (channels, state_rx, changes_rx) = Channels::new();
+        let (channels, receivers) = Channels::new();
         let owner = Arc::new(Owner {
             id,
             link: Arc::clone(&self.link),
         });
         let weak = Arc::downgrade(&owner);
         let call = IncomingCall::new(
-            Call::new(
-                id,
-                Arc::new(CallInfo::of_invite(&invite, flow)),
-                state_rx,
-                changes_rx,
-            ),
+            Call::new(id, Arc::new(CallInfo::of_invite(&invite, flow)), receivers),
             owner,
         );
         match self.incoming.try_send(call) {
@@ -615,6 +660,13 @@ impl SipApp for SdkApp {
                 let _ = reply.send(());
             }
             Command::Abandon { id } => self.abandon(ep, now, id),
+            Command::Info { id, reply } => {
+                let info = match self.calls.get(&id).map(|e| &e.phase) {
+                    Some(Phase::B2b(call)) => self.b2bua.info(*call),
+                    _ => None,
+                };
+                let _ = reply.send(info);
+            }
             Command::Shutdown { reply } => self.shutdown(ep, now, reply),
         }
         self.drain();

@@ -12,6 +12,7 @@
 //! | `BackToBackCall`, `BeginEstablish`/`EndEstablish` | [`BackToBackCall::new`], [`BackToBackCall::establish`] |
 //! | `BeginTerminate(CallTerminateOptions)` | [`BackToBackCall::terminate`] with [`CallTerminateOptions`] |
 //! | `State`, `StateChanged` | [`BackToBackCall::state`], [`BackToBackCall::state_changed`] |
+//! | `AudioVideoFlow` state | [`BackToBackCall::media_flow`], [`BackToBackCall::media_flow_changed`] |
 //!
 //! The seed's first scenario, an incoming call connected back to back to an agent:
 //!
@@ -70,19 +71,25 @@ mod error;
 pub use b2b::{BackToBackCall, CallSettings, IncomingLeg, OutgoingLeg};
 pub use call::{
     Call, CallInfo, CallRecord, CallStateChanged, CallTerminateOptions, EndCause, IncomingCall,
-    StateChanges,
+    MediaFlowChanges, StateChanges,
 };
 pub use endpoint::{Endpoint, EndpointSettings, IncomingCalls};
 pub use error::{BindError, DeclineError, EstablishError, ShutdownError, TerminateError};
 
 /// The call controller's settings (Tandem's `o=` line), part of [`EndpointSettings`].
 pub use tandem_call::B2buaConfig;
+/// A live call as the controller sees it ([`BackToBackCall::snapshot`]).
+pub use tandem_call::CallInfo as CallSnapshot;
 /// The states of a call, as UCMA's `CallState`: `Idle`, `Establishing`, `Established`,
 /// `Terminating`, `Terminated`.
 pub use tandem_call::CallState;
 /// Why a back-to-back call ended, as the call controller reports it (inside
 /// [`EndCause::BackToBack`]).
 pub use tandem_call::EndCause as B2bEndCause;
+/// The media-flow hint of a call (UCMA's `MediaFlowState`): `Connecting`, `Connected`.
+pub use tandem_call::MediaFlowState;
+/// One leg of a [`CallRecord`], and its vocabulary.
+pub use tandem_call::{EndedBy, Leg, LegRecord};
 /// Listening sockets of an [`EndpointSettings`].
 pub use tandem_runtime::sip::SipListenConfig;
 /// A SIP transport (UDP, TCP, TLS, WS).

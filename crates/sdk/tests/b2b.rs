@@ -8,7 +8,7 @@ mod common;
 use common::{Callee, Caller, TEST};
 use tandem_sdk::{
     B2bEndCause, BackToBackCall, CallSettings, CallState, CallStateChanged, CallTerminateOptions,
-    EndCause, StateChanges,
+    EndCause, EndedBy, Leg, MediaFlowState, StateChanges,
 };
 
 /// Caller INVITE → IncomingCall → BackToBackCall → callee rings and answers → established.
@@ -30,6 +30,8 @@ async fn establish(
         CallSettings::outgoing(callee.uri()).with_header("X-Queue", "sales"),
     );
     let changes = b2b.state_changed();
+    let mut media = b2b.media_flow_changed();
+    assert_eq!(b2b.media_flow(), None);
     let establishing = tokio::spawn({
         let b2b = b2b.clone();
         async move { b2b.establish().await }
@@ -55,6 +57,10 @@ async fn establish(
     assert!(ok.body().contains("m=audio 50000"), "the answer is relayed");
     establishing.await.unwrap().unwrap();
     assert_eq!(b2b.state(), CallState::Established);
+    // RFC 3264: the offer crossed to leg B, then the answer reached the caller.
+    assert_eq!(media.recv().await, Some(MediaFlowState::Connecting));
+    assert_eq!(media.recv().await, Some(MediaFlowState::Connected));
+    assert_eq!(b2b.media_flow(), Some(MediaFlowState::Connected));
     (b2b, changes)
 }
 
@@ -80,6 +86,10 @@ async fn caller_hangs_up() {
         let mut caller = Caller::new(tandem).await;
         let mut callee = Callee::new().await;
         let (b2b, changes) = establish(&mut caller, &mut callee, &mut calls).await;
+        let snapshot = b2b.snapshot().await.unwrap();
+        assert_eq!(snapshot.state, CallState::Established);
+        assert_eq!(snapshot.legs.len(), 2);
+        assert_eq!(snapshot.legs[0].sip_call_id, caller.call_id);
 
         caller.bye().await;
         let (bye, _) = callee.peer.recv_request("BYE").await;
@@ -97,6 +107,16 @@ async fn caller_hangs_up() {
             EndCause::BackToBack(B2bEndCause::CallerHangUp)
         );
         assert!(record.answered.is_some());
+        let [a, b] = &record.legs[..] else {
+            panic!("two legs: {:?}", record.legs)
+        };
+        assert_eq!((a.leg, b.leg), (Leg::A, Leg::B));
+        assert_eq!(a.sip_call_id, caller.call_id);
+        assert_ne!(b.sip_call_id, caller.call_id);
+        assert_eq!(b.final_status, Some(200));
+        assert_eq!(a.ended_by, EndedBy::Remote);
+        assert_eq!(b.remote, callee.peer.addr);
+        assert!(b2b.snapshot().await.is_none(), "over");
         assert_eq!(all_changes(changes).await, LIFE);
         ep.shutdown().await.unwrap();
     })
