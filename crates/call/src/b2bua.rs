@@ -68,6 +68,8 @@ pub(crate) struct Call {
     pub(crate) notes_b: Option<LegNotes>,
     /// The media-flow hint.
     pub(crate) media: Option<MediaFlowState>,
+    /// An originated call until its second leg is up.
+    pub(crate) pending: Option<Box<crate::originate::Pending>>,
 }
 
 impl Call {
@@ -334,6 +336,7 @@ impl B2bua {
                 notes_a,
                 notes_b: None,
                 media: None,
+                pending: None,
             },
         );
         id
@@ -411,6 +414,7 @@ impl B2bua {
         self.answer_a(ep, now, call, status, reason);
         self.cancel_leg(ep, now, call, Leg::A);
         self.cancel_leg(ep, now, call, Leg::B);
+        self.reject_first(ep, now, call, &Reason::new(status, reason));
     }
 
     /// Feeds one endpoint event. Events of the controller's calls are consumed (`None`); any
@@ -626,8 +630,13 @@ impl B2bua {
             None => EndCause::NoAnswer,
         };
         self.begin_end(call, cause);
-        let _ = side;
-        self.answer_a(ep, now, call, code, &phrase);
+        if side == Leg::A {
+            // An originated call's first party failed: there is no second leg yet.
+            return;
+        }
+        // A bridged call's leg A gets `code`; an originated call's first party, answered
+        // already, gets a rejecting answer and BYE with it as the reason.
+        self.abort_establishing(ep, now, call, code, &phrase);
     }
 
     fn on_provisional(
@@ -728,7 +737,11 @@ impl B2bua {
             Leg::B => c.dialog_b = Some(d),
         }
         self.by_dialog.insert(d, (call, side));
-        self.on_b_2xx(ep, now, call, d, cseq, r);
+        match (&c.a, side) {
+            (LegA::In(_), _) => self.on_b_2xx(ep, now, call, d, cseq, r),
+            (LegA::Out(_), Leg::A) => self.on_first_2xx(ep, now, call, cseq, r),
+            (LegA::Out(_), Leg::B) => self.on_second_2xx(ep, now, call, d, cseq, r),
+        }
     }
 
     /// ACKs the 2xx of `side`'s INVITE without body.

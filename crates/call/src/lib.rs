@@ -3,7 +3,9 @@
 //!
 //! A [`B2bua`] turns an incoming INVITE (leg A, Tandem is its UAS) into a call with an
 //! outgoing leg B (Tandem is its UAC), as UCMA's
-//! `BackToBackCall(BackToBackCallSettings(incoming), BackToBackCallSettings(outgoing, uri))`.
+//! `BackToBackCall(BackToBackCallSettings(incoming), BackToBackCallSettings(outgoing, uri))`
+//! ([`B2bua::establish`]), or calls two parties itself and joins them
+//! ([`B2bua::originate`], RFC 3725 Flow I: click-to-call).
 //! The two legs are two independent dialogs: nothing identifying one (Via, Contact, Call-ID,
 //! tags, Record-Route) reaches the other; only the headers of an allow-list and the bodies
 //! cross, SDP with Tandem's own `o=` line per leg (RFC 3264 §8, `tandem_sdp::OriginRewriter`).
@@ -74,12 +76,14 @@
 mod b2bua;
 mod indialog;
 mod leg;
+mod originate;
 mod record;
 mod relay;
 mod timers;
 mod types;
 
 pub use b2bua::B2bua;
+pub use originate::FLOW_I_RING_LIMIT;
 pub use relay::map_failure;
 pub use types::{
     B2buaConfig, CallError, CallEvent, CallId, CallInfo, CallKind, CallRecord, CallSettings,

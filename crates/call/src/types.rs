@@ -240,14 +240,17 @@ pub enum EndCause {
     CalleeHangUp,
     /// Leg A cancelled its INVITE (RFC 3261 §9.2), or sent BYE before the answer.
     Cancelled,
-    /// Leg B answered the INVITE with a final non-2xx `status`; leg A got `relayed`.
+    /// An outgoing leg answered its INVITE with a final non-2xx `status`; leg A of a
+    /// bridged call got `relayed` (an originated call's answered first party got BYE with
+    /// `relayed` as the `Reason` cause).
     Rejected {
         /// Leg B's status code.
         status: u16,
         /// The status sent to leg A (see [`map_failure`](crate::map_failure)).
         relayed: u16,
     },
-    /// Leg B never answered the INVITE (Timer B, or the transport failed); leg A got 408.
+    /// An outgoing leg never answered its INVITE (Timer B, or the transport failed); leg A
+    /// of a bridged call got 408.
     NoAnswer,
     /// The application called [`B2bua::terminate`](crate::B2bua::terminate).
     Terminated,

@@ -140,6 +140,26 @@ pub fn setup_full(
     }
 }
 
+/// A world for [`B2bua::originate`]: the caller node is the first party (answers per
+/// `first`, its 200 carrying [`A_OFFER`]), the callee node the second (per `second`, its
+/// 200 carrying [`B_ANSWER`]); Tandem starts nothing by itself: call
+/// [`B2bWorld::originate`].
+pub fn setup_originate(seed: u64, first: Callee, second: Callee) -> B2bWorld {
+    let mut t = setup(seed, second);
+    t.w.set_script(t.caller, move |ep, now, e| {
+        ua(ep, now, e, A_OFFER, Some(first));
+    });
+    t
+}
+
+/// The first party's settings in [`setup_originate`]'s world.
+pub fn first_settings(w: &World, tandem: NodeId, caller: NodeId) -> CallSettings {
+    CallSettings::new(
+        w.flow(tandem, caller),
+        Uri::parse("sip:alice@127.0.0.1:5061").unwrap(),
+    )
+}
+
 fn has_to_tag(m: &Message) -> bool {
     m.typed::<ToHeader<'_>>()
         .ok()
@@ -258,6 +278,47 @@ impl B2bWorld {
         });
     }
 
+    /// Tandem originates a call from the caller node (first) to the callee node (second),
+    /// with settings adjusted by `tune`.
+    pub fn originate(
+        &mut self,
+        tune: impl FnOnce(&mut CallSettings, &mut CallSettings),
+    ) -> Result<tandem_call::CallId, tandem_call::CallError> {
+        let mut first = first_settings(&self.w, self.tandem, self.caller);
+        let mut second = settings(&self.w, self.tandem, self.callee);
+        tune(&mut first, &mut second);
+        let (b2b, log) = (self.b2b.clone(), self.log.clone());
+        self.w.command(self.tandem, |ep, now| {
+            let mut b2b = b2b.borrow_mut();
+            let r = b2b.originate(ep, now, first, second);
+            while let Some(ev) = b2b.poll_event() {
+                log.borrow_mut().push(ev);
+            }
+            r
+        })
+    }
+
+    /// Node `n` answers the initial INVITE it received 200 with `body` (and a Contact).
+    pub fn answer_on(&mut self, n: NodeId, body: &str) {
+        let (tx, _) =
+            tandem_testkit::sip::received(&self.w.node(n).events, &Method::Invite).unwrap();
+        let contact = format!("<sip:{}>", self.addr(n));
+        let body = Bytes::copy_from_slice(body.as_bytes());
+        self.w.command(n, |ep, now| {
+            let mut r = ep.make_response(tx, 200, "OK").unwrap();
+            r.push_header(&HeaderName::Contact, &contact).unwrap();
+            r.set_body(Some("application/sdp"), body).unwrap();
+            ep.respond(now, tx, r).unwrap();
+        });
+    }
+
+    /// The dialog node `n` has as the UAS of the initial INVITE it received.
+    pub fn uas_dialog(&mut self, n: NodeId) -> DialogId {
+        let (tx, _) =
+            tandem_testkit::sip::received(&self.w.node(n).events, &Method::Invite).unwrap();
+        self.w.node(n).endpoint.dialog_of_server_tx(tx).unwrap()
+    }
+
     /// The caller's dialog (from its INVITE's responses).
     pub fn caller_dialog(&mut self, invite: ClientTxId) -> DialogId {
         self.w
@@ -298,17 +359,41 @@ impl B2bWorld {
     }
 
     /// [`Self::run`] for any duration.
+    ///
+    /// The controller arms timers only on its inputs: a delivery (its endpoint's events) or
+    /// a command. So the world runs one delivery at a time, and the controller's deadline
+    /// is read again after each.
     pub fn run_for(&mut self, d: Duration) {
         let end = self.w.clock.now() + d;
         loop {
             let now = self.w.clock.now();
             let due = self.b2b.borrow().poll_timeout().filter(|t| *t <= end);
             let Some(due) = due else {
-                self.w.run_for(end.saturating_duration_since(now));
-                self.w.clock.advance_to(end);
-                return;
+                // Up to the next delivery (which may arm a timer), or the end.
+                let step = self.w.net.next_delivery().filter(|t| *t < end);
+                match step {
+                    Some(t) => {
+                        self.w.run_for(t.saturating_duration_since(now));
+                        self.w.clock.advance_to(t);
+                        continue;
+                    }
+                    None => {
+                        self.w.run_for(end.saturating_duration_since(now));
+                        self.w.clock.advance_to(end);
+                        if self.b2b.borrow().poll_timeout().is_some_and(|t| t <= end) {
+                            continue;
+                        }
+                        return;
+                    }
+                }
             };
             if due > now {
+                let step = self.w.net.next_delivery().filter(|t| *t < due);
+                if let Some(t) = step {
+                    self.w.run_for(t.saturating_duration_since(now));
+                    self.w.clock.advance_to(t);
+                    continue;
+                }
                 self.w.run_for(due - now);
                 self.w.clock.advance_to(due);
             }
