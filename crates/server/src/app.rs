@@ -20,11 +20,11 @@ use tandem_sdp::{MediaKind, SessionDescription};
 use tandem_sip_core::auth::{AuthKind, AuthOutcome, DigestAuthenticator, Secret};
 use tandem_sip_core::registrar::{Aor, Registrar};
 use tandem_sip_core::{Endpoint, Event, Flow, ServerTxId, Transport};
-use tandem_sip_msg::headers::{CallId as CallIdHeader, FromHeader, ToHeader};
+use tandem_sip_msg::headers::{CallId as CallIdHeader, ToHeader};
 use tandem_sip_msg::{HeaderName, Message, Method, Uri};
 use tracing::{debug, info, warn};
 
-use crate::calls::{CallTable, LegInfo};
+use crate::calls::CallTable;
 use crate::commands::{CallView, Command, CommandError, Originate};
 use crate::events::Events;
 use crate::wall::WallClock;
@@ -143,11 +143,11 @@ impl App {
         if let Some(event) = rest {
             self.handle_own_event(ep, now, event);
         }
-        self.drain_calls(now);
+        self.drain_calls();
     }
 
     /// Hands the call layer's events to the log and the API's event stream.
-    fn drain_calls(&mut self, now: Instant) {
+    fn drain_calls(&mut self) {
         while let Some(e) = self.b2bua.poll_event() {
             match &e {
                 CallEvent::Ended { call, cause } => info!(?call, ?cause, "back-to-back call ended"),
@@ -156,7 +156,7 @@ impl App {
             if let Some(cdr) = &mut self.cdr {
                 cdr.observe(&e);
             }
-            if let Some(event) = self.table.apply(now, &e) {
+            if let Some(event) = self.table.apply(&e) {
                 self.events.publish(event);
             }
         }
@@ -349,21 +349,14 @@ impl App {
         flow: Flow,
         settings: CallSettings,
     ) -> Result<(), tandem_sip_core::RespondError> {
-        let (from, to) = from_to(request);
-        let a = LegInfo { from, to, flow };
-        let b = LegInfo {
-            from: settings.from.clone().unwrap_or_else(|| a.from.clone()),
-            to: settings.target.to_string(),
-            flow: settings.destination,
-        };
         match self.b2bua.establish(ep, now, tx, request, settings) {
             Ok(call) => {
-                let id = self.table.add(call, now, a, b);
+                let id = self.table.add(call);
                 if let Some(cdr) = &mut self.cdr {
                     cdr.b2b_started(call, request, flow);
                 }
-                info!(?call, id, "back-to-back call");
-                self.drain_calls(now);
+                info!(?call, id, caller = %flow.remote, "back-to-back call");
+                self.drain_calls();
                 Ok(())
             }
             Err(e) => {
@@ -485,14 +478,24 @@ impl SipApp for App {
         Self::handle_event(self, ep, now, event);
     }
 
+    /// The call layer's ring timeouts, maximum durations and other deadlines.
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.b2bua.poll_timeout()
+    }
+
+    fn handle_timeout(&mut self, ep: &mut Endpoint, now: Instant) {
+        self.b2bua.handle_timeout(ep, now);
+        self.drain_calls();
+    }
+
     fn handle_command(&mut self, ep: &mut Endpoint, now: Instant, command: Command) {
         // A reply whose asker gave up (its HTTP client went away) is dropped.
         match command {
             Command::ListCalls(reply) => {
-                let _ = reply.send(self.table.list());
+                let _ = reply.send(self.table.list(&self.b2bua));
             }
             Command::ShowCall { id, reply } => {
-                let _ = reply.send(self.table.view(id));
+                let _ = reply.send(self.table.view(&self.b2bua, id));
             }
             Command::HangUp { id, reply } => {
                 let _ = reply.send(self.hang_up(ep, now, id));
@@ -501,7 +504,7 @@ impl SipApp for App {
                 let _ = reply.send(self.originate(ep, now, request));
             }
         }
-        self.drain_calls(now);
+        self.drain_calls();
     }
 }
 
@@ -515,6 +518,7 @@ impl App {
         id: u64,
     ) -> Result<CallView, CommandError> {
         let call: CallId = self.table.call_of(id).ok_or(CommandError::NoSuchCall)?;
+        let before = self.table.view(&self.b2bua, id);
         let reason = Reason::new(200, "Hung up by the API");
         match self.b2bua.terminate(ep, now, call, &reason) {
             Ok(()) => {}
@@ -522,11 +526,14 @@ impl App {
             Err(e) => return Err(CommandError::Failed(e.to_string())),
         }
         info!(?call, id, "hung up by the API");
-        self.table.terminating(call);
-        // The view before the call layer's events are drained: if the call is already over,
-        // it shows `terminating` one last time.
-        let view = self.table.view(id);
-        self.drain_calls(now);
+        // A call that ended at once (nothing left to confirm) shows `terminated`.
+        let view = self.table.view(&self.b2bua, id).or_else(|| {
+            before.map(|v| CallView {
+                state: crate::events::CallStateView::Terminated,
+                ..v
+            })
+        });
+        self.drain_calls();
         view.ok_or(CommandError::NoSuchCall)
     }
 
@@ -669,16 +676,6 @@ impl Accounts {
         }
         Err(Unreachable::NotRegistered)
     }
-}
-
-/// The From and To URIs of a request, as written (empty when missing).
-fn from_to(request: &Message) -> (String, String) {
-    let from = request.typed::<FromHeader<'_>>().ok().flatten();
-    let to = request.typed::<ToHeader<'_>>().ok().flatten();
-    (
-        from.map(|h| h.0.uri_text.to_owned()).unwrap_or_default(),
-        to.map(|h| h.0.uri_text.to_owned()).unwrap_or_default(),
-    )
 }
 
 fn reject(

@@ -1,61 +1,31 @@
-//! The application's view of its back-to-back calls for the API: public ids, legs, times.
+//! The API's numbering of back-to-back calls, and their JSON views.
 //!
 //! `tandem_call::CallId` is opaque, so the API numbers calls itself (never reusing a
-//! number) and keeps what it shows: the parties and next hops of each leg, when the call
-//! started and was answered, its last state and media-flow hint. Entries are added when a
-//! call is established or originated and dropped at `CallEvent::Ended`, so the table holds
-//! live calls only.
+//! number). What it shows comes from the call layer: `B2bua::info` for live calls,
+//! `CallEvent::Record` for the record of an ended one. Entries are added when a call is
+//! established or originated and dropped at `CallEvent::Ended`.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::time::Instant;
 
-use tandem_call::{CallEvent, CallId, CallState};
-use tandem_sip_core::Flow;
+use tandem_call::{
+    B2bua, CallEvent, CallId, CallInfo, CallRecord, EndedBy, Leg, LegInfo, LegRecord,
+    MediaFlowState,
+};
+use tandem_sip_core::Transport;
 
 use crate::commands::{CallView, LegView};
-use crate::events::{ApiEvent, CallStateView, MediaFlowView};
+use crate::events::{ApiEvent, CallStateView, LegRecordView, MediaFlowView, RecordView};
 use crate::wall::WallClock;
-
-/// One leg as recorded when the call started.
-#[derive(Debug, Clone)]
-pub(crate) struct LegInfo {
-    pub(crate) from: String,
-    pub(crate) to: String,
-    pub(crate) flow: Flow,
-}
-
-impl LegInfo {
-    fn view(&self, name: &str) -> LegView {
-        LegView {
-            leg: name.to_owned(),
-            from: self.from.clone(),
-            to: self.to.clone(),
-            remote: format!(
-                "{}:{}",
-                self.flow.transport.to_string().to_ascii_lowercase(),
-                self.flow.remote
-            ),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Tracked {
-    id: u64,
-    state: CallState,
-    media: Option<MediaFlowView>,
-    started: Instant,
-    answered: Option<Instant>,
-    legs: [LegInfo; 2],
-}
 
 /// Live calls, by call-layer id and by public id.
 #[derive(Debug)]
 pub(crate) struct CallTable {
     clock: WallClock,
     next: u64,
-    calls: HashMap<CallId, Tracked>,
-    by_id: HashMap<u64, CallId>,
+    ids: HashMap<CallId, u64>,
+    calls: HashMap<u64, CallId>,
 }
 
 impl CallTable {
@@ -63,90 +33,146 @@ impl CallTable {
         Self {
             clock,
             next: 1,
+            ids: HashMap::new(),
             calls: HashMap::new(),
-            by_id: HashMap::new(),
         }
     }
 
-    /// Records a new call; returns its public id.
-    pub(crate) fn add(&mut self, call: CallId, now: Instant, a: LegInfo, b: LegInfo) -> u64 {
+    /// Numbers a new call; returns its public id.
+    pub(crate) fn add(&mut self, call: CallId) -> u64 {
         let id = self.next;
         self.next += 1;
-        self.calls.insert(
-            call,
-            Tracked {
-                id,
-                state: CallState::Establishing,
-                media: None,
-                started: now,
-                answered: None,
-                legs: [a, b],
-            },
-        );
-        self.by_id.insert(id, call);
+        self.ids.insert(call, id);
+        self.calls.insert(id, call);
         id
     }
 
     /// The call-layer id of public id `id`.
     pub(crate) fn call_of(&self, id: u64) -> Option<CallId> {
-        self.by_id.get(&id).copied()
+        self.calls.get(&id).copied()
     }
 
-    /// Notes that `call` is being terminated (its state until the call layer says more).
-    pub(crate) fn terminating(&mut self, call: CallId) {
-        if let Some(t) = self.calls.get_mut(&call) {
-            t.state = CallState::Terminating;
-        }
-    }
-
-    /// Applies a call event; returns the API event to publish, if the call is known.
-    pub(crate) fn apply(&mut self, now: Instant, event: &CallEvent) -> Option<ApiEvent> {
+    /// Turns a call event into the API event to publish, if the call is known; forgets the
+    /// call at `Ended`.
+    pub(crate) fn apply(&mut self, event: &CallEvent) -> Option<ApiEvent> {
         match event {
-            CallEvent::StateChanged { call, state } => {
-                let t = self.calls.get_mut(call)?;
-                t.state = *state;
-                if *state == CallState::Established && t.answered.is_none() {
-                    t.answered = Some(now);
-                }
-                Some(ApiEvent::StateChanged {
-                    call: t.id,
-                    state: (*state).into(),
-                })
+            CallEvent::StateChanged { call, state } => Some(ApiEvent::StateChanged {
+                call: *self.ids.get(call)?,
+                state: (*state).into(),
+            }),
+            CallEvent::MediaFlow { call, state } => Some(ApiEvent::MediaFlow {
+                call: *self.ids.get(call)?,
+                state: media(*state),
+            }),
+            CallEvent::Record(record) => {
+                let id = *self.ids.get(&record.call)?;
+                Some(ApiEvent::Record(Box::new(self.record(id, record))))
             }
             CallEvent::Ended { call, cause } => {
-                let t = self.calls.remove(call)?;
-                self.by_id.remove(&t.id);
+                let id = self.ids.remove(call)?;
+                self.calls.remove(&id);
                 Some(ApiEvent::Ended {
-                    call: t.id,
+                    call: id,
                     cause: cause.into(),
                 })
             }
-            #[allow(unreachable_patterns)]
-            _ => None,
         }
     }
 
     /// The view of public id `id`.
-    pub(crate) fn view(&self, id: u64) -> Option<CallView> {
-        let call = self.by_id.get(&id)?;
-        self.calls.get(call).map(|t| self.render(t))
+    pub(crate) fn view(&self, b2bua: &B2bua, id: u64) -> Option<CallView> {
+        let info = b2bua.info(*self.calls.get(&id)?)?;
+        Some(self.render(id, &info))
     }
 
     /// Every live call, oldest first.
-    pub(crate) fn list(&self) -> Vec<CallView> {
-        let mut views: Vec<CallView> = self.calls.values().map(|t| self.render(t)).collect();
+    pub(crate) fn list(&self, b2bua: &B2bua) -> Vec<CallView> {
+        let mut views: Vec<CallView> = self
+            .calls
+            .iter()
+            .filter_map(|(id, call)| Some(self.render(*id, &b2bua.info(*call)?)))
+            .collect();
         views.sort_by_key(|v| v.id);
         views
     }
 
-    fn render(&self, t: &Tracked) -> CallView {
+    fn time(&self, at: Instant) -> String {
+        self.clock.rfc3339(at)
+    }
+
+    fn render(&self, id: u64, info: &CallInfo) -> CallView {
         CallView {
-            id: t.id,
-            state: CallStateView::from(t.state),
-            media: t.media,
-            started: self.clock.rfc3339(t.started),
-            answered: t.answered.map(|a| self.clock.rfc3339(a)),
-            legs: vec![t.legs[0].view("a"), t.legs[1].view("b")],
+            id,
+            kind: info.kind.as_str().to_owned(),
+            state: CallStateView::from(info.state),
+            media: info.media.map(media),
+            started: self.time(info.started),
+            answered: info.answered.map(|a| self.time(a)),
+            legs: info.legs.iter().map(|l| self.leg(l)).collect(),
         }
     }
+
+    fn leg(&self, l: &LegInfo) -> LegView {
+        LegView {
+            leg: leg_name(l.leg),
+            call_id: l.sip_call_id.clone(),
+            from: l.from.clone(),
+            to: l.to.clone(),
+            remote: remote(l.transport, l.remote),
+            started: self.time(l.started),
+            answered: l.answered.map(|a| self.time(a)),
+        }
+    }
+
+    fn record(&self, id: u64, r: &CallRecord) -> RecordView {
+        RecordView {
+            call: id,
+            kind: r.kind.as_str().to_owned(),
+            started: self.time(r.started),
+            answered: r.answered.map(|a| self.time(a)),
+            ended: self.time(r.ended),
+            cause: (&r.cause).into(),
+            legs: r.legs.iter().map(|l| self.leg_record(l)).collect(),
+        }
+    }
+
+    fn leg_record(&self, l: &LegRecord) -> LegRecordView {
+        LegRecordView {
+            leg: leg_name(l.leg),
+            call_id: l.sip_call_id.clone(),
+            from: l.from.clone(),
+            to: l.to.clone(),
+            remote: remote(l.transport, l.remote),
+            started: self.time(l.started),
+            answered: l.answered.map(|a| self.time(a)),
+            ended: self.time(l.ended),
+            final_status: l.final_status,
+            ended_by: match l.ended_by {
+                EndedBy::Remote => "remote",
+                EndedBy::Local => "local",
+                EndedBy::Lost => "lost",
+            }
+            .to_owned(),
+        }
+    }
+}
+
+fn media(state: MediaFlowState) -> MediaFlowView {
+    match state {
+        MediaFlowState::Connecting => MediaFlowView::Connecting,
+        MediaFlowState::Connected => MediaFlowView::Connected,
+    }
+}
+
+fn leg_name(leg: Leg) -> String {
+    match leg {
+        Leg::A => "a",
+        Leg::B => "b",
+    }
+    .to_owned()
+}
+
+/// `udp:192.0.2.4:5060`.
+fn remote(transport: Transport, addr: SocketAddr) -> String {
+    format!("{}:{addr}", transport.to_string().to_ascii_lowercase())
 }

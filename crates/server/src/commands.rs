@@ -82,6 +82,9 @@ pub(crate) enum CommandError {
 pub(crate) struct CallView {
     /// The call's id, as in `/v1/calls/{id}`.
     pub(crate) id: u64,
+    /// `b2b` (an incoming call bridged to an outgoing one) or `originate` (both called by
+    /// Tandem).
+    pub(crate) kind: String,
     /// Its state.
     pub(crate) state: CallStateView,
     /// The media-flow hint, once an offer went out.
@@ -90,7 +93,7 @@ pub(crate) struct CallView {
     pub(crate) started: String,
     /// When both legs were answered, if they were.
     pub(crate) answered: Option<String>,
-    /// Leg `a` (the caller, or the first party called) then leg `b`.
+    /// Leg `a` (the caller, or the first party called) then leg `b` once it exists.
     pub(crate) legs: Vec<LegView>,
 }
 
@@ -99,10 +102,17 @@ pub(crate) struct CallView {
 pub(crate) struct LegView {
     /// `a` or `b`.
     pub(crate) leg: String,
-    /// The From URI on this leg.
+    /// The leg's own SIP Call-ID (each leg has its own: topology hiding).
+    pub(crate) call_id: String,
+    /// The leg's From, a name-addr without tag.
     pub(crate) from: String,
-    /// The To URI (for an outgoing leg, its Request-URI).
+    /// The leg's To, a name-addr without tag.
     pub(crate) to: String,
-    /// The peer: `transport:address:port` of the next hop, e.g. `udp:192.0.2.4:5060`.
+    /// The peer: `transport:address:port`, e.g. `udp:192.0.2.4:5060` (the source of an
+    /// incoming INVITE, the next hop of an outgoing one).
     pub(crate) remote: String,
+    /// When the leg's INVITE was received or sent (RFC 3339, UTC).
+    pub(crate) started: String,
+    /// When the leg was answered.
+    pub(crate) answered: Option<String>,
 }

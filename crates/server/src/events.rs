@@ -46,10 +46,6 @@ impl From<CallState> for CallStateView {
 /// says what the endpoints agreed, not what flows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-#[allow(
-    dead_code,
-    reason = "reported once the call layer has CallEvent::MediaFlow"
-)]
 pub(crate) enum MediaFlowView {
     /// An offer is out, no answer yet.
     Connecting,
@@ -120,10 +116,6 @@ fn snake_case(name: &str) -> String {
 /// One event of the stream `GET /v1/events`, tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
-#[allow(
-    dead_code,
-    reason = "MediaFlow is reported once the call layer has CallEvent::MediaFlow"
-)]
 pub(crate) enum ApiEvent {
     /// A call moved to `state`.
     StateChanged {
@@ -146,11 +138,57 @@ pub(crate) enum ApiEvent {
         /// Why it ended.
         cause: EndCauseView,
     },
+    /// The record of an ended call (sent just before its `ended`), as written to the CDRs.
+    Record(Box<RecordView>),
     /// This client fell behind and `missed` events were dropped for it.
     Lagged {
         /// How many events were lost.
         missed: u64,
     },
+}
+
+/// The record of an ended call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub(crate) struct RecordView {
+    /// The call's id.
+    pub(crate) call: u64,
+    /// `b2b` or `originate`.
+    pub(crate) kind: String,
+    /// When the call started (RFC 3339, UTC).
+    pub(crate) started: String,
+    /// When it was answered, if it was.
+    pub(crate) answered: Option<String>,
+    /// When it ended.
+    pub(crate) ended: String,
+    /// Why it ended.
+    pub(crate) cause: EndCauseView,
+    /// Leg `a`, then leg `b` if it was ever created.
+    pub(crate) legs: Vec<LegRecordView>,
+}
+
+/// The record of one leg.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub(crate) struct LegRecordView {
+    /// `a` or `b`.
+    pub(crate) leg: String,
+    /// The leg's SIP Call-ID.
+    pub(crate) call_id: String,
+    /// The leg's From, without tag.
+    pub(crate) from: String,
+    /// The leg's To, without tag.
+    pub(crate) to: String,
+    /// `transport:address:port` of the peer.
+    pub(crate) remote: String,
+    /// When the leg's INVITE was received or sent.
+    pub(crate) started: String,
+    /// When it was answered.
+    pub(crate) answered: Option<String>,
+    /// When it started ending.
+    pub(crate) ended: String,
+    /// The final status of its INVITE, if there was one.
+    pub(crate) final_status: Option<u16>,
+    /// Who ended it: `remote`, `local` (Tandem) or `lost`.
+    pub(crate) ended_by: String,
 }
 
 /// The sending side of the event stream, held by the application.

@@ -272,22 +272,30 @@ fn the_api_lists_shows_and_hangs_up_a_routed_call() {
     caller.ack(server.udp, &ok, uri, "api-1");
     callee.expect("ACK ");
 
-    let seen = events_until(&mut ws, "state_changed");
-    assert_eq!(seen[0]["state"], "establishing", "{seen:?}");
-    let id = seen[0]["call"].as_u64().unwrap();
-    let seen = events_until(&mut ws, "state_changed");
-    assert_eq!(seen[0]["state"], "established", "{seen:?}");
-
     let (status, list) = http(server.http, "GET", "/v1/calls", None);
     assert_eq!(status, 200, "{list}");
     let call = &list["calls"][0];
-    assert_eq!(call["id"], id);
+    let id = call["id"].as_u64().unwrap();
+    assert_eq!(call["kind"], "b2b");
     assert_eq!(call["state"], "established");
+    assert_eq!(call["media"], "connected");
     assert!(call["answered"].is_string(), "{call}");
     assert_eq!(call["legs"][0]["remote"], format!("udp:{}", caller.addr));
-    assert_eq!(call["legs"][0]["to"], uri);
-    assert_eq!(call["legs"][1]["to"], format!("sip:callee@{}", callee.addr));
+    assert_eq!(call["legs"][0]["call_id"], "api-1");
+    assert!(
+        call["legs"][0]["to"].as_str().unwrap().contains(uri),
+        "{call}"
+    );
+    let callee_uri = format!("sip:callee@{}", callee.addr);
+    assert!(
+        call["legs"][1]["to"]
+            .as_str()
+            .unwrap()
+            .contains(&callee_uri),
+        "{call}"
+    );
     assert_eq!(call["legs"][1]["remote"], format!("udp:{}", callee.addr));
+    assert_ne!(call["legs"][1]["call_id"], "api-1");
     let (status, one) = http(server.http, "GET", &format!("/v1/calls/{id}"), None);
     assert_eq!((status, &one), (200, call));
 
@@ -299,11 +307,34 @@ fn the_api_lists_shows_and_hangs_up_a_routed_call() {
     let (bye, from) = callee.expect("BYE ");
     callee.reply(from, &bye, "200 OK", None);
     let seen = events_until(&mut ws, "ended");
-    let ended = seen.last().unwrap();
-    assert_eq!(
-        (ended["call"].as_u64(), &ended["cause"]["kind"]),
-        (Some(id), &Value::from("terminated"))
-    );
+    assert!(seen.iter().all(|e| e["call"] == id), "{seen:?}");
+    let kinds: Vec<String> = seen
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["type"].as_str().unwrap(),
+                e["state"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let order = [
+        "state_changed establishing",
+        "media_flow connected",
+        "state_changed established",
+        "state_changed terminating",
+        "record ",
+        "ended ",
+    ];
+    let mut at = 0;
+    for want in order {
+        let found = kinds[at..].iter().position(|k| *k == want);
+        at += found.unwrap_or_else(|| panic!("`{want}` missing or out of order: {kinds:?}"));
+    }
+    let record = seen.iter().find(|e| e["type"] == "record").unwrap();
+    assert_eq!(record["legs"][1]["final_status"], 200, "{record}");
+    assert_eq!(record["cause"]["kind"], "terminated");
+    assert_eq!(seen.last().unwrap()["cause"]["kind"], "terminated");
 
     let (status, body) = http(server.http, "GET", &format!("/v1/calls/{id}"), None);
     assert_eq!((status, &body["error"]), (404, &Value::from("not_found")));

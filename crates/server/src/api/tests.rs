@@ -14,6 +14,7 @@ use crate::commands::LegView;
 fn sample(id: u64, state: CallStateView) -> CallView {
     CallView {
         id,
+        kind: "b2b".to_owned(),
         state,
         media: Some(MediaFlowView::Connected),
         started: "2026-11-28T10:00:00.000Z".to_owned(),
@@ -21,12 +22,18 @@ fn sample(id: u64, state: CallStateView) -> CallView {
         legs: vec![
             LegView {
                 leg: "a".into(),
+                call_id: "leg-a".into(),
+                started: "2026-11-28T10:00:00.000Z".to_owned(),
+                answered: Some("2026-11-28T10:00:02.000Z".to_owned()),
                 from: "sip:alice@192.0.2.1".into(),
                 to: "sip:bob@192.0.2.9".into(),
                 remote: "udp:192.0.2.1:5060".into(),
             },
             LegView {
                 leg: "b".into(),
+                call_id: "leg-b".into(),
+                started: "2026-11-28T10:00:00.000Z".to_owned(),
+                answered: Some("2026-11-28T10:00:02.000Z".to_owned()),
                 from: "sip:alice@192.0.2.1".into(),
                 to: "sip:bob@192.0.2.2".into(),
                 remote: "udp:192.0.2.2:5060".into(),

@@ -20,7 +20,7 @@ use crate::events::ApiEvent;
 /// Opens the event stream.
 #[utoipa::path(get, path = "/v1/events", tag = "events",
     description = "Upgrade to a WebSocket; the server then sends one JSON text message per \
-                   event (an ApiEvent: `state_changed`, `media_flow`, `ended`, `lagged`). \
+                   event (an ApiEvent: `state_changed`, `media_flow`, `record`, `ended`, `lagged`). \
                    Messages from the client are ignored.",
     responses(
         (status = 101, description = "Switching to WebSocket; each message is an ApiEvent",
