@@ -4,8 +4,13 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Callee, Caller, TEST};
-use tandem_sdk::{B2bEndCause, BackToBackCall, CallSettings, CallState, EndCause, EstablishError};
+use tandem_sdk::{
+    B2bEndCause, BackToBackCall, CallSettings, CallState, CallTerminateOptions, EndCause,
+    EstablishError,
+};
 
 #[tokio::test]
 async fn declined_call_gets_the_status() {
@@ -179,6 +184,46 @@ async fn destination_that_is_not_sip_declines_404() {
         );
         assert_eq!(caller.final_response().await.status(), Some(404));
         assert_eq!(b2b.establish().await, Err(EstablishError::AlreadyStarted));
+        ep.shutdown().await.unwrap();
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test]
+async fn undecided_call_is_declined_480_after_the_decision_timeout() {
+    tokio::time::timeout(TEST, async {
+        let (ep, mut calls, tandem) =
+            common::endpoint_with(|s| s.decision_timeout = Duration::from_millis(200)).await;
+        let mut caller = Caller::new(tandem).await;
+        caller.invite().await;
+        let call = calls.next().await.unwrap();
+        // Kept, but never decided.
+        assert_eq!(caller.final_response().await.status(), Some(480));
+        assert_eq!(call.call().ended().await.cause, EndCause::Abandoned);
+        ep.shutdown().await.unwrap();
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test]
+async fn terminating_an_incoming_call_declines_it_with_a_reason() {
+    tokio::time::timeout(TEST, async {
+        let (ep, mut calls, tandem) = common::endpoint().await;
+        let mut caller = Caller::new(tandem).await;
+        caller.invite().await;
+        let call = calls.next().await.unwrap();
+        let observer = call.call().clone();
+        call.terminate(CallTerminateOptions::new().with_reason(480, "No agent"))
+            .await;
+        let r = caller.final_response().await;
+        assert_eq!(r.status(), Some(480));
+        assert!(r.header("Reason").unwrap().contains("No agent"));
+        assert_eq!(
+            observer.record().unwrap().cause,
+            EndCause::Declined { status: 480 }
+        );
         ep.shutdown().await.unwrap();
     })
     .await

@@ -20,8 +20,16 @@ pub const ANSWER: &str = "v=0\r\no=bob 2000 2000 IN IP4 127.0.0.1\r\ns=-\r\n\
 
 /// An SDK endpoint on a free loopback UDP port.
 pub async fn endpoint() -> (Endpoint, IncomingCalls, SocketAddr) {
+    endpoint_with(|_| {}).await
+}
+
+/// [`endpoint`] with settings changed by `tune`.
+pub async fn endpoint_with(
+    tune: impl FnOnce(&mut EndpointSettings),
+) -> (Endpoint, IncomingCalls, SocketAddr) {
     let mut settings = EndpointSettings::new("127.0.0.1:0".parse().unwrap()).udp_only();
     settings.seed = Some(7);
+    tune(&mut settings);
     let ep = Endpoint::bind(settings).await.unwrap();
     let addr = ep.local_addr(Transport::Udp).unwrap();
     let calls = ep.incoming_calls();
