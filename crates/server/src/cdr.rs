@@ -378,10 +378,11 @@ fn wall(at: Instant, now: Instant, system_now: SystemTime) -> Timestamp {
 }
 
 /// `tandem cdr list`: the newest calls, a table or JSON.
-pub(crate) fn list(data: &Path, limit: u32, json: bool) -> ExitCode {
+pub(crate) fn list(data: &Path, limit: u32, since: Option<Timestamp>, json: bool) -> ExitCode {
     let query = CallQuery {
         limit,
-        ..CallQuery::default()
+        offset: 0,
+        since,
     };
     read(
         data,

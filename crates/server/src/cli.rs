@@ -51,6 +51,9 @@ pub(crate) enum CdrCommand {
         /// At most this many calls.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Only calls started at or after this RFC 3339 time, e.g. 2026-11-28T09:00:00Z.
+        #[arg(long, value_parser = parse_time)]
+        since: Option<tandem_store::Timestamp>,
         /// JSON (an array of calls with their legs) instead of a table.
         #[arg(long)]
         json: bool,
@@ -154,4 +157,10 @@ pub(crate) enum SipCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+/// `--since`: an RFC 3339 time.
+fn parse_time(text: &str) -> Result<tandem_store::Timestamp, String> {
+    tandem_store::Timestamp::parse_rfc3339(text)
+        .ok_or_else(|| format!("`{text}` is not an RFC 3339 time such as 2026-11-28T09:00:00Z"))
 }

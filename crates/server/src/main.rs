@@ -40,8 +40,14 @@ fn main() -> ExitCode {
         } => lint::main(&files),
         cli::Command::Media { command } => media::main(command),
         cli::Command::Cdr {
-            command: cli::CdrCommand::List { data, limit, json },
-        } => cdr::list(&data, limit, json),
+            command:
+                cli::CdrCommand::List {
+                    data,
+                    limit,
+                    since,
+                    json,
+                },
+        } => cdr::list(&data, limit, since, json),
         cli::Command::Cdr {
             command: cli::CdrCommand::Show { id, data, json },
         } => cdr::show(&data, id, json),

@@ -407,6 +407,9 @@ fn records_of_ended_calls_survive_kill_9() {
             assert_eq!((a.ended_by, b.ended_by), (Some(by.0), Some(by.1)), "{c:#?}");
         }
     }
+    let mut ids: Vec<i64> = calls.iter().map(|c| c.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 2, 3, 4, 5, 6], "ids without gaps");
     let c = by_leg_a("talking");
     assert_eq!(c.ended_at, None, "{c:#?}");
     assert_eq!(c.state, CdrState::Answered, "{c:#?}");
@@ -441,6 +444,15 @@ fn records_of_ended_calls_survive_kill_9() {
     ]);
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 2, "{json}");
+    let future = tandem(&[
+        "cdr",
+        "list",
+        "--since",
+        "2999-01-01T00:00:00Z",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(future.lines().count(), 1, "only the header: {future}");
     let show = tandem(&[
         "cdr",
         "show",
@@ -452,6 +464,7 @@ fn records_of_ended_calls_survive_kill_9() {
         show.contains("state     answered") && show.contains("leg a"),
         "{show}"
     );
+    eprintln!("{list}\n{show}");
 }
 
 /// Runs `tandem ARGS` to completion; its standard output.
@@ -466,4 +479,34 @@ fn tandem(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_stops_the_start_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // A folder where the database file should be: SQLite cannot open it.
+    std::fs::create_dir(dir.path().join("tandem.db")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args([
+            "serve",
+            "--sip",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--data",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let db = dir.path().join("tandem.db");
+    assert!(
+        stderr.contains(&format!("cannot open the database {}", db.display())),
+        "{stderr}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("listening"),
+        "no socket is bound before the records can be written"
+    );
 }

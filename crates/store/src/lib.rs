@@ -180,29 +180,47 @@ impl Store {
     /// recorded before). Returns the call's row id.
     pub async fn call_ended(&self, end: &CallEnd) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO calls (call_key, kind, state, started_at, answered_at, ended_at, cause,
-                                cause_detail, final_status)
-             VALUES (?1, ?2, 'ended', ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (call_key) DO UPDATE SET
+        // UPDATE, then INSERT if there was no row: an `INSERT .. ON CONFLICT DO UPDATE` would
+        // take an AUTOINCREMENT id each time and leave gaps in the ids operators type.
+        let updated: Option<i64> = sqlx::query_scalar(
+            "UPDATE calls SET
                 state = 'ended',
-                answered_at = coalesce(excluded.answered_at, calls.answered_at),
-                ended_at = excluded.ended_at,
-                cause = excluded.cause,
-                cause_detail = excluded.cause_detail,
-                final_status = coalesce(excluded.final_status, calls.final_status)
+                answered_at = coalesce(?2, answered_at),
+                ended_at = ?3,
+                cause = ?4,
+                cause_detail = ?5,
+                final_status = coalesce(?6, final_status)
+             WHERE call_key = ?1
              RETURNING id",
         )
         .bind(&end.key)
-        .bind(end.kind.as_str())
-        .bind(end.started_at.as_unix_ms())
         .bind(end.answered_at.map(Timestamp::as_unix_ms))
         .bind(end.ended_at.as_unix_ms())
         .bind(&end.cause)
         .bind(&end.cause_detail)
         .bind(end.final_status.map(i64::from))
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        let id =
+            match updated {
+                Some(id) => id,
+                None => sqlx::query_scalar(
+                    "INSERT INTO calls (call_key, kind, state, started_at, answered_at, ended_at,
+                                        cause, cause_detail, final_status)
+                     VALUES (?1, ?2, 'ended', ?3, ?4, ?5, ?6, ?7, ?8)
+                     RETURNING id",
+                )
+                .bind(&end.key)
+                .bind(end.kind.as_str())
+                .bind(end.started_at.as_unix_ms())
+                .bind(end.answered_at.map(Timestamp::as_unix_ms))
+                .bind(end.ended_at.as_unix_ms())
+                .bind(&end.cause)
+                .bind(&end.cause_detail)
+                .bind(end.final_status.map(i64::from))
+                .fetch_one(&mut *tx)
+                .await?,
+            };
         for leg in &end.legs {
             upsert_leg(&mut tx, id, leg).await?;
         }

@@ -167,6 +167,19 @@ fn calls_are_listed_newest_first_with_paging_and_since() {
             }
         }
         let keys = |calls: Vec<CdrCall>| calls.into_iter().map(|c| c.key).collect::<Vec<_>>();
+        let mut ids: Vec<i64> = store
+            .calls(&CallQuery::default())
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        ids.sort_unstable();
+        assert_eq!(
+            ids,
+            [1, 2, 3, 4, 5],
+            "ids without gaps: they are what operators type"
+        );
         let all = store.calls(&CallQuery::default()).await.unwrap();
         assert!(all.iter().all(|c| !c.legs.is_empty()));
         assert_eq!(keys(all), ["c3", "c2", "c1b", "c1", "c0"]);
@@ -274,6 +287,30 @@ fn unknown_text_in_a_column_is_reported_not_guessed() {
                 }
             ),
             "{err:?}"
+        );
+    });
+}
+
+/// Not a check: `cargo test -p tandem-store -- --ignored --nocapture` prints how many calls
+/// a second one writer records (a start and an end of two legs, each its own transaction).
+#[test]
+#[ignore]
+fn write_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let store = Store::open(dir.path()).await.unwrap();
+        let n = 2_000;
+        let started = std::time::Instant::now();
+        for i in 0..n {
+            let key = format!("k{i}");
+            store.call_started(&start(&key, i)).await.unwrap();
+            store.call_ended(&end(&key, i)).await.unwrap();
+        }
+        let elapsed = started.elapsed();
+        eprintln!(
+            "{n} calls (start + end) in {elapsed:?}: {:.0} calls/s, {:.0} µs per transaction",
+            f64::from(n as u32) / elapsed.as_secs_f64(),
+            elapsed.as_secs_f64() * 1e6 / f64::from(2 * n as u32)
         );
     });
 }
