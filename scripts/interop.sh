@@ -203,13 +203,15 @@ for _ in $(seq 50); do
   sipsak -s "sip:ping@127.0.0.1:$flows_port" >/dev/null 2>&1 && break
   sleep 0.2
 done
-kill -0 $flows_pid 2>/dev/null || { echo "interop: the flows server died:"; tail -n 3 "$work/tandem-flows.log"; }
+if kill -0 $flows_pid 2>/dev/null; then result "b2b-flows server up on $flows_port" 0; else
+  tail -n 3 "$work/tandem-flows.log"; result "b2b-flows server up on $flows_port" 1
+fi
 
 # 9. Scenario 1 call flows, SIPp UAC (15281) -> Tandem -> SIPp UAS (15280), 3 calls each, with
 #    tests/interop/b2b_<flow>_uac.xml / _uas.xml. Both SIPp must exit 0 and count 3 successful,
 #    0 failed calls: the scenarios check each message the other side must see (the relayed
 #    BYE, CANCEL/487, 486, the hold offer a=sendonly and its a=recvonly answer ACKed end to end,
-#    the late offer's answer in leg B's ACK).
+#    the late offer's answer in leg B's ACK, the re-INVITE without SDP, UPDATE, INFO, 183 SDP).
 flow() { # flow description calls
   local dir="$work/flow-$1" rc=0 side
   mkdir -p "$dir"
@@ -233,6 +235,10 @@ flow busy "callee busy, caller gets 486" 3
 flow reinvite_caller "re-INVITE (hold) from the caller, answered and ACKed end to end" 3
 flow reinvite_callee "re-INVITE (hold) from the callee, answered and ACKed end to end" 3
 flow late_offer "late offer: offer in 200, answer in both ACKs" 3
+flow reinvite_nosdp "re-INVITE without SDP from the caller: offer in 200, answer in ACK" 3
+flow update "UPDATE (hold) from the callee, answered end to end" 3
+flow info "INFO (DTMF) from the caller relayed, 200 back" 3
+flow early_media "early media: 183 with SDP relayed before the 200" 3
 
 # 10. baresip a (15300) dials sip:b@Tandem; Tandem calls baresip b (15310, auto-answer). Real
 #     audio: a sends a 440 Hz tone for 4 s (its end hangs up), b a 1 kHz tone. Each recording
