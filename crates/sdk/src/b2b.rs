@@ -11,7 +11,7 @@ use crate::call::{
     Call, CallInfo, CallRecord, CallTerminateOptions, EndCause, IncomingCall, MediaFlowChanges,
     StateChanges,
 };
-use crate::driver::{Command, Link, Outgoing, Owner};
+use crate::driver::{Channels, Command, Link, Originate, Outgoing, Owner};
 use crate::error::{EstablishError, TerminateError};
 
 /// Marker of the incoming leg's settings (leg A, [`CallSettings::incoming`]).
@@ -185,10 +185,34 @@ struct Inner {
     start: Mutex<Option<Start>>,
 }
 
-#[derive(Debug)]
-struct Start {
-    pass_through: Vec<HeaderName>,
-    outgoing: CallSettings<OutgoingLeg>,
+enum Start {
+    /// Leg A is an incoming call.
+    Bridge {
+        pass_through: Vec<HeaderName>,
+        outgoing: Box<CallSettings<OutgoingLeg>>,
+    },
+    /// Both legs are outgoing (RFC 3725 Flow I).
+    Originate {
+        first: Box<CallSettings<OutgoingLeg>>,
+        second: Box<CallSettings<OutgoingLeg>>,
+        channels: Channels,
+    },
+}
+
+impl std::fmt::Debug for Start {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bridge { outgoing, .. } => f
+                .debug_struct("Bridge")
+                .field("destination", &outgoing.leg.destination)
+                .finish_non_exhaustive(),
+            Self::Originate { first, second, .. } => f
+                .debug_struct("Originate")
+                .field("first", &first.leg.destination)
+                .field("second", &second.leg.destination)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 impl BackToBackCall {
@@ -200,9 +224,33 @@ impl BackToBackCall {
             inner: Arc::new(Inner {
                 call,
                 owner,
-                start: Mutex::new(Some(Start {
+                start: Mutex::new(Some(Start::Bridge {
                     pass_through: incoming.pass_through,
-                    outgoing,
+                    outgoing: Box::new(outgoing),
+                })),
+            }),
+        }
+    }
+
+    /// A call placed by Tandem to two parties (see [`Endpoint::originate`]).
+    ///
+    /// [`Endpoint::originate`]: crate::Endpoint::originate
+    pub(crate) fn originate(
+        link: Arc<Link>,
+        first: CallSettings<OutgoingLeg>,
+        second: CallSettings<OutgoingLeg>,
+    ) -> Self {
+        let id = link.next_id();
+        let (channels, receivers) = Channels::new();
+        let info = CallInfo::originated(&first.leg.destination, &second.leg.destination);
+        Self {
+            inner: Arc::new(Inner {
+                call: Call::new(id, Arc::new(info), receivers),
+                owner: Arc::new(Owner { id, link }),
+                start: Mutex::new(Some(Start::Originate {
+                    first: Box::new(first),
+                    second: Box::new(second),
+                    channels,
                 })),
             }),
         }
@@ -227,7 +275,18 @@ impl BackToBackCall {
             .ok_or(EstablishError::AlreadyStarted)?;
         let link = &self.inner.owner.link;
         let id = self.inner.call.id();
-        let outgoing = match outgoing(link, start).await {
+        let (pass_through, outgoing) = match start {
+            Start::Bridge {
+                pass_through,
+                outgoing,
+            } => (pass_through, *outgoing),
+            Start::Originate {
+                first,
+                second,
+                channels,
+            } => return self.place(*first, *second, channels).await,
+        };
+        let outgoing = match resolve_leg(link, pass_through, outgoing).await {
             Ok(o) => o,
             Err(e) => {
                 let status = e.caller_status().unwrap_or(500);
@@ -252,6 +311,48 @@ impl BackToBackCall {
         })
         .await
         .unwrap_or(Err(EstablishError::EndpointClosed))?;
+        self.answered().await
+    }
+
+    /// `establish` of an originated call.
+    async fn place(
+        &self,
+        first: CallSettings<OutgoingLeg>,
+        second: CallSettings<OutgoingLeg>,
+        channels: Channels,
+    ) -> Result<(), EstablishError> {
+        let link = &self.inner.owner.link;
+        let resolved = match resolve_leg(link, Vec::new(), first).await {
+            Ok(first) => resolve_leg(link, Vec::new(), second)
+                .await
+                .map(|second| (first, second)),
+            Err(e) => Err(e),
+        };
+        let (first, second) = match resolved {
+            Ok(legs) => legs,
+            Err(e) => {
+                channels.fail(EndCause::NotPlaced);
+                return Err(e);
+            }
+        };
+        let start = Originate {
+            id: self.inner.call.id(),
+            first: Box::new(first),
+            second: Box::new(second),
+            channels,
+            owner: Arc::downgrade(&self.inner.owner),
+        };
+        link.ask(|reply| Command::Originate {
+            start: Box::new(start),
+            reply,
+        })
+        .await
+        .unwrap_or(Err(EstablishError::EndpointClosed))?;
+        self.answered().await
+    }
+
+    /// Waits for the answer, or maps the end of the call to an error.
+    async fn answered(&self) -> Result<(), EstablishError> {
         self.inner
             .call
             .answered_or_ended()
@@ -281,8 +382,11 @@ impl BackToBackCall {
             return Ok(record);
         }
         // Never establish after this.
-        if let Ok(mut s) = self.inner.start.lock() {
-            s.take();
+        let start = self.inner.start.lock().ok().and_then(|mut s| s.take());
+        if let Some(Start::Originate { channels, .. }) = start {
+            // Nothing was sent: the call ends here.
+            channels.fail(EndCause::BackToBack(tandem_call::EndCause::Terminated));
+            return Ok(self.inner.call.ended().await);
         }
         let id = self.inner.call.id();
         let reason = options.reason();
@@ -350,11 +454,11 @@ impl BackToBackCall {
 }
 
 /// Leg B's settings, resolved (DNS runs here, on the caller's task, never on the driver's).
-async fn outgoing(link: &Link, start: Start) -> Result<Outgoing, EstablishError> {
-    let Start {
-        pass_through,
-        outgoing,
-    } = start;
+async fn resolve_leg(
+    link: &Link,
+    pass_through: Vec<HeaderName>,
+    outgoing: CallSettings<OutgoingLeg>,
+) -> Result<Outgoing, EstablishError> {
     let CallSettings {
         leg,
         pass_through: leg_pass_through,

@@ -61,6 +61,20 @@ impl CallInfo {
         }
     }
 
+    /// The parties of an originated call: `to` is the first party called, `from` the second
+    /// (the first party is shown the second as its caller), no headers, no remote address.
+    pub(crate) fn originated(first: &str, second: &str) -> Self {
+        Self {
+            request_uri: first.to_owned(),
+            from: second.to_owned(),
+            from_display_name: None,
+            to: first.to_owned(),
+            headers: Vec::new(),
+            remote: SocketAddr::from(([0, 0, 0, 0], 0)),
+            transport: Transport::Udp,
+        }
+    }
+
     /// The Request-URI of the INVITE (what the caller dialled, e.g. `sip:sales@tandem`).
     pub fn request_uri(&self) -> &str {
         &self.request_uri
@@ -134,6 +148,10 @@ pub enum EndCause {
     /// Every controlling handle of an undecided incoming call was dropped, or no decision
     /// came within `EndpointSettings::decision_timeout`: the caller got 480.
     Abandoned,
+    /// An originated call ([`Endpoint::originate`](crate::Endpoint::originate)) could not be
+    /// placed: a destination did not resolve, no transport reaches it, or the controller
+    /// refused. Nothing was sent.
+    NotPlaced,
     /// The endpoint shut down while the call was undecided (the caller got 503).
     Shutdown,
     /// The endpoint's driver stopped without ending the call properly (the [`Endpoint`] was

@@ -42,6 +42,7 @@ pub(crate) struct Link {
     /// Created on first use: IP literals never need it.
     dns: Mutex<Option<HickoryDns>>,
     seed: AtomicU64,
+    next_id: AtomicU64,
 }
 
 impl Link {
@@ -55,7 +56,13 @@ impl Link {
             transports,
             dns: Mutex::new(None),
             seed: AtomicU64::new(seed),
+            next_id: AtomicU64::new(1),
         }
+    }
+
+    /// A new call id (the SDK's own numbering).
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
     /// A seed for one resolution's SRV weights.
@@ -119,7 +126,7 @@ pub(crate) struct Snapshot {
 }
 
 /// The driver's ends of a call's channels.
-struct Channels {
+pub(crate) struct Channels {
     state: watch::Sender<Snapshot>,
     changes: broadcast::Sender<CallStateChanged>,
     media: broadcast::Sender<MediaFlowState>,
@@ -133,7 +140,7 @@ pub(crate) struct Receivers {
 }
 
 impl Channels {
-    fn new() -> (Self, Receivers) {
+    pub(crate) fn new() -> (Self, Receivers) {
         let (state, state_rx) = watch::channel(Snapshot {
             state: CallState::Idle,
             started: SystemTime::now(),
@@ -156,6 +163,12 @@ impl Channels {
             },
             receivers,
         )
+    }
+
+    /// Ends a call that never reached the driver's table.
+    pub(crate) fn fail(self, cause: EndCause) {
+        let record = self.record(cause, Vec::new());
+        self.publish(CallState::Terminated, Some(record));
     }
 
     fn publish_media(&self, media: MediaFlowState) {
@@ -211,6 +224,11 @@ pub(crate) enum Command {
         outgoing: Box<Outgoing>,
         reply: oneshot::Sender<Result<(), EstablishError>>,
     },
+    /// Place an originated call (two outgoing legs).
+    Originate {
+        start: Box<Originate>,
+        reply: oneshot::Sender<Result<(), EstablishError>>,
+    },
     /// End a call, whatever its phase.
     Terminate {
         id: u64,
@@ -227,6 +245,15 @@ pub(crate) enum Command {
     },
     /// Refuse new calls and end the live ones; reply when none is left.
     Shutdown { reply: oneshot::Sender<()> },
+}
+
+/// An originated call, resolved, with the channels its handles already watch.
+pub(crate) struct Originate {
+    pub(crate) id: u64,
+    pub(crate) first: Box<Outgoing>,
+    pub(crate) second: Box<Outgoing>,
+    pub(crate) channels: Channels,
+    pub(crate) owner: Weak<Owner>,
 }
 
 /// Leg B, resolved.
@@ -267,7 +294,6 @@ pub(crate) struct SdkApp {
     incoming: mpsc::Sender<IncomingCall>,
     locals: Vec<(Transport, SocketAddr)>,
     decision_timeout: Duration,
-    next_id: u64,
     calls: HashMap<u64, Entry>,
     by_b2b: HashMap<CallId, u64>,
     by_tx: HashMap<ServerTxId, u64>,
@@ -292,7 +318,6 @@ impl SdkApp {
             incoming,
             locals,
             decision_timeout,
-            next_id: 1,
             calls: HashMap::new(),
             by_b2b: HashMap::new(),
             by_tx: HashMap::new(),
@@ -373,8 +398,7 @@ impl SdkApp {
             let _ = reply_retry_after(ep, now, tx, 503, "Service Unavailable");
             return;
         }
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = self.link.next_id();
         let (channels, receivers) = Channels::new();
         let owner = Arc::new(Owner {
             id,
@@ -464,28 +488,7 @@ impl SdkApp {
             return Err(EstablishError::AlreadyStarted);
         };
         let (tx, flow) = (*tx, *flow);
-        let flows: Vec<Flow> = outgoing
-            .targets
-            .iter()
-            .filter_map(|t| {
-                let local = if t.transport == flow.transport {
-                    Some(flow.local)
-                } else {
-                    self.locals
-                        .iter()
-                        .find(|(tr, _)| *tr == t.transport)
-                        .map(|(_, a)| *a)
-                };
-                // A socket of one address family cannot reach the other.
-                let local = local.filter(|l| l.is_ipv4() == t.addr.is_ipv4());
-                local.map(|local| Flow {
-                    transport: t.transport,
-                    local,
-                    remote: t.addr,
-                })
-            })
-            .collect();
-        let Some((first, rest)) = flows.split_first() else {
+        let Some(settings) = self.leg_settings(outgoing, Some(flow)) else {
             let _ = self.decline(
                 ep,
                 now,
@@ -496,15 +499,6 @@ impl SdkApp {
             );
             return Err(EstablishError::NoTransport);
         };
-        let mut settings = LegSettings::new(*first, outgoing.target);
-        settings.fallbacks = rest.to_vec();
-        settings.from = outgoing.from;
-        settings.extra_headers = outgoing.headers;
-        settings.pass_through = outgoing.pass_through;
-        settings.ring_timeout = outgoing.ring_timeout;
-        settings.max_duration = outgoing.max_duration;
-        settings.credentials = outgoing.credentials;
-        settings.session_expires = outgoing.session_expires;
         let Some(Phase::Pending { invite, .. }) = self.calls.get(&id).map(|e| &e.phase) else {
             return Err(EstablishError::CallerGone);
         };
@@ -535,6 +529,90 @@ impl SdkApp {
                 Err(EstablishError::Refused { status, error: e })
             }
         }
+    }
+
+    /// The controller's settings of an outgoing leg: its resolved targets as flows from the
+    /// socket of their transport (`near`: the incoming leg's flow, whose local address is
+    /// preferred for its transport). `None`: no target is reachable from this endpoint.
+    fn leg_settings(&self, outgoing: Outgoing, near: Option<Flow>) -> Option<LegSettings> {
+        let flows: Vec<Flow> = outgoing
+            .targets
+            .iter()
+            .filter_map(|t| {
+                let local = match near {
+                    Some(f) if f.transport == t.transport => Some(f.local),
+                    _ => self
+                        .locals
+                        .iter()
+                        .find(|(tr, _)| *tr == t.transport)
+                        .map(|(_, a)| *a),
+                };
+                // A socket of one address family cannot reach the other.
+                let local = local.filter(|l| l.is_ipv4() == t.addr.is_ipv4());
+                local.map(|local| Flow {
+                    transport: t.transport,
+                    local,
+                    remote: t.addr,
+                })
+            })
+            .collect();
+        let (first, rest) = flows.split_first()?;
+        let mut settings = LegSettings::new(*first, outgoing.target);
+        settings.fallbacks = rest.to_vec();
+        settings.from = outgoing.from;
+        settings.extra_headers = outgoing.headers;
+        settings.pass_through = outgoing.pass_through;
+        settings.ring_timeout = outgoing.ring_timeout;
+        settings.max_duration = outgoing.max_duration;
+        settings.credentials = outgoing.credentials;
+        settings.session_expires = outgoing.session_expires;
+        Some(settings)
+    }
+
+    /// Starts an originated call (RFC 3725 Flow I) whose handles already exist.
+    fn originate(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        start: Originate,
+    ) -> Result<(), EstablishError> {
+        let Originate {
+            id,
+            first,
+            second,
+            channels,
+            owner,
+        } = start;
+        if self.closing {
+            channels.fail(EndCause::Shutdown);
+            return Err(EstablishError::EndpointClosed);
+        }
+        let (Some(first), Some(second)) = (
+            self.leg_settings(*first, None),
+            self.leg_settings(*second, None),
+        ) else {
+            channels.fail(EndCause::NotPlaced);
+            return Err(EstablishError::NoTransport);
+        };
+        let call = match self.b2bua.originate(ep, now, first, second) {
+            Ok(call) => call,
+            Err(error) => {
+                channels.fail(EndCause::NotPlaced);
+                return Err(EstablishError::NotPlaced(error));
+            }
+        };
+        debug!(?call, "originated call establishing");
+        self.by_b2b.insert(call, id);
+        self.calls.insert(
+            id,
+            Entry {
+                phase: Phase::B2b(call),
+                channels,
+                owner,
+            },
+        );
+        self.arm_sweep(now);
+        Ok(())
     }
 
     fn terminate(&mut self, ep: &mut Endpoint, now: Instant, id: u64, reason: &Reason) {
@@ -653,6 +731,10 @@ impl SipApp for SdkApp {
                 reply,
             } => {
                 let r = self.establish(ep, now, id, *outgoing);
+                let _ = reply.send(r);
+            }
+            Command::Originate { start, reply } => {
+                let r = self.originate(ep, now, *start);
                 let _ = reply.send(r);
             }
             Command::Terminate { id, reason, reply } => {

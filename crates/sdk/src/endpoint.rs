@@ -11,6 +11,7 @@ use tandem_sip_msg::Method;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::b2b::{BackToBackCall, CallSettings, OutgoingLeg};
 use crate::call::IncomingCall;
 use crate::driver::{Command, Link, SdkApp};
 use crate::error::{BindError, ShutdownError};
@@ -183,6 +184,23 @@ impl Endpoint {
     /// Each call to this method returns a receiver of the same queue.
     pub fn incoming_calls(&self) -> IncomingCalls {
         self.incoming.clone()
+    }
+
+    /// A call placed by Tandem to two parties and joined back to back (click-to-call,
+    /// RFC 3725 Flow I): `first` is called without SDP, its offer (in its 2xx) goes to
+    /// `second`, and `second`'s answer returns to `first` in the ACK. If `second` fails,
+    /// `first` gets a rejecting answer and BYE. Nothing is sent until
+    /// [`BackToBackCall::establish`], which resolves when both answered. The caller id shown
+    /// to each party is the other's URI unless the settings' `with_from` says otherwise.
+    ///
+    /// Outgoing legs leave from the bound address of their transport: bind a specific
+    /// address, not `0.0.0.0`, to originate.
+    pub fn originate(
+        &self,
+        first: CallSettings<OutgoingLeg>,
+        second: CallSettings<OutgoingLeg>,
+    ) -> BackToBackCall {
+        BackToBackCall::originate(Arc::clone(&self.link), first, second)
     }
 
     /// The addresses bound, per transport.

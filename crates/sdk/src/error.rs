@@ -86,6 +86,9 @@ pub enum EstablishError {
         /// The controller's reason.
         error: tandem_call::CallError,
     },
+    /// The call controller refused to place an originated call; nothing was sent.
+    #[error("the call was not placed: {0}")]
+    NotPlaced(tandem_call::CallError),
     /// Leg B answered with a final failure `status`; the caller got `relayed`
     /// (see [`tandem_call::map_failure`]).
     #[error("the callee answered {status}; the caller got {relayed}")]

@@ -12,6 +12,7 @@
 //! | `BackToBackCall`, `BeginEstablish`/`EndEstablish` | [`BackToBackCall::new`], [`BackToBackCall::establish`] |
 //! | `BeginTerminate(CallTerminateOptions)` | [`BackToBackCall::terminate`] with [`CallTerminateOptions`] |
 //! | `State`, `StateChanged` | [`BackToBackCall::state`], [`BackToBackCall::state_changed`] |
+//! | click-to-call (two outgoing legs joined) | [`Endpoint::originate`] (RFC 3725 Flow I) |
 //! | `AudioVideoFlow` state | [`BackToBackCall::media_flow`], [`BackToBackCall::media_flow_changed`] |
 //!
 //! The seed's first scenario, an incoming call connected back to back to an agent:
