@@ -9,7 +9,7 @@ use tandem_sip_core::{ClientTxId, DialogId, Endpoint, Event, ServerTxId};
 use tandem_sip_msg::headers::{CSeq, FromHeader, MaxForwards, ToHeader};
 use tandem_sip_msg::{HeaderName, Message, Method};
 
-use crate::leg::{self, Incoming, Outgoing};
+use crate::leg::{self, Incoming, Outgoing, TwoXx};
 use crate::record::LegNotes;
 use crate::relay::{self, Body};
 use crate::timers::Timer;
@@ -141,6 +141,11 @@ pub struct B2bua {
     pub(crate) digest: Option<DigestClient>,
     /// The `now` of the latest input.
     pub(crate) now: Option<Instant>,
+    /// Transactions of ended calls still watched (`linger.rs`), until a `Timer::Linger`.
+    pub(crate) linger_client: HashMap<ClientTxId, (CallId, crate::linger::Lingering)>,
+    pub(crate) linger_server: HashMap<ServerTxId, CallId>,
+    /// How long they are watched: 64·T1 of the endpoint.
+    pub(crate) linger_for: Duration,
 }
 
 impl std::fmt::Debug for B2bua {
@@ -173,6 +178,9 @@ impl B2bua {
             timers: BTreeSet::new(),
             digest: None,
             now: None,
+            linger_client: HashMap::new(),
+            linger_server: HashMap::new(),
+            linger_for: crate::linger::DEFAULT_LINGER,
         }
     }
 
@@ -422,6 +430,7 @@ impl B2bua {
     /// own requests) is handed back.
     pub fn handle_event(&mut self, ep: &mut Endpoint, now: Instant, event: Event) -> Option<Event> {
         self.now = Some(now);
+        self.linger_for = ep.config().timers.t1 * 64;
         match &event {
             Event::Request { tx, request, .. } => {
                 let Some(&(call, side)) = ep
@@ -438,7 +447,7 @@ impl B2bua {
                 } else if self.relays_in.contains_key(tx) {
                     self.on_relay_ack(ep, *tx, ack);
                 } else {
-                    return Some(event);
+                    return self.on_lingering(ep, now, event);
                 }
             }
             Event::Cancelled { tx } => {
@@ -449,18 +458,18 @@ impl B2bua {
                     // leg's re-INVITE too, when §9.1 allows it already.
                     let _ = ep.cancel(now, far);
                 } else {
-                    return Some(event);
+                    return self.on_lingering(ep, now, event);
                 }
             }
             Event::Response { tx, response } => {
                 let Some(&(call, role)) = self.by_client.get(tx) else {
-                    return Some(event);
+                    return self.on_lingering(ep, now, event);
                 };
                 self.on_response(ep, now, call, role, *tx, Some(response));
             }
             Event::Timeout { tx } => {
                 let Some(&(call, role)) = self.by_client.get(tx) else {
-                    return Some(event);
+                    return self.on_lingering(ep, now, event);
                 };
                 self.on_response(ep, now, call, role, *tx, None);
             }
@@ -480,7 +489,7 @@ impl B2bua {
                     }
                     self.by_client.remove(&far);
                 } else {
-                    return Some(event);
+                    return self.on_lingering(ep, now, event);
                 }
             }
             Event::SessionExpired { dialog } => {
@@ -698,40 +707,29 @@ impl B2bua {
             return;
         };
         let cseq = r.typed::<CSeq>().ok().flatten().map_or(0, |c| c.seq);
-        let known = c.dialog(side);
         let Some(o) = c.outgoing(side) else {
             return;
         };
-        o.finish();
-        let acked = o.acked;
-        let Some(d) = ep.dialog_of_response(r) else {
-            // A 2xx that names no dialog (no To tag): nothing to ACK or relay.
-            if c.state == CallState::Establishing {
-                self.begin_end(call, EndCause::Failed("leg B's 2xx has no To tag".into()));
-                self.abort_establishing(ep, now, call, 502, "Bad Gateway");
+        let d = match o.on_2xx(ep, ep.dialog_of_response(r), cseq, r) {
+            TwoXx::First(d) => d,
+            TwoXx::Absorbed => return,
+            TwoXx::Fork(d) => {
+                // Another fork answered too: it was ACKed, end it (§13.2.2.4).
+                let reason = Reason::new(200, "Call completed elsewhere");
+                self.bye_dialog(ep, now, call, d, &reason);
+                return;
             }
-            self.maybe_finish(call);
-            return;
-        };
-        if let Some(known) = known {
-            if known == d {
-                // A retransmission: the endpoint resends the cached ACK (§13.2.2.4).
-                if acked.is_some() {
-                    let _ = ep.ack_2xx(d, cseq, None);
+            TwoXx::NoDialog => {
+                // A 2xx that names no dialog (no To tag): nothing to ACK or relay.
+                if c.state == CallState::Establishing {
+                    let cause = EndCause::Failed("a 2xx without To tag".into());
+                    self.begin_end(call, cause);
+                    self.abort_establishing(ep, now, call, 502, "Bad Gateway");
                 }
-            } else {
-                // Another fork answered too: ACK it and end it (§13.2.2.4).
-                let _ = ep.ack_2xx(d, cseq, None);
-                self.bye_dialog(
-                    ep,
-                    now,
-                    call,
-                    d,
-                    &Reason::new(200, "Call completed elsewhere"),
-                );
+                self.maybe_finish(call);
+                return;
             }
-            return;
-        }
+        };
         match side {
             Leg::A => c.dialog_a = Some(d),
             Leg::B => c.dialog_b = Some(d),
@@ -820,6 +818,7 @@ impl B2bua {
             // Late offer: the 2xx carries B's offer; the answer comes in A's ACK.
             if let Some(b) = c.b.as_mut() {
                 b.ack_pending = Some(cseq);
+                b.offer = Some(bytes::Bytes::copy_from_slice(r.body()));
             }
         } else {
             // Early offer: B's 2xx carries the answer; ACK it now.
@@ -873,6 +872,7 @@ impl B2bua {
             return;
         };
         b.acked = Some(cseq);
+        b.offer = None;
         // Late offer: A's ACK carries the answer; B's ACK carries it under Tandem's origin.
         let body = relay::relay_body(&mut c.rw_b, ack).unwrap_or(Body::None);
         let body = match &body {
@@ -951,6 +951,9 @@ impl B2bua {
         side: Leg,
         reason: &Reason,
     ) {
+        // §13.2.2.4: a 2xx still waiting for its ACK (its offer for the other leg's answer)
+        // gets one, with an answer rejecting every stream (RFC 3264 §6), before the BYE.
+        self.ack_rejecting(ep, call, side);
         let Some(d) = self.calls.get_mut(&call).and_then(|c| match side {
             Leg::A => c.dialog_a.take(),
             Leg::B => c.dialog_b.take(),
@@ -1059,10 +1062,10 @@ impl B2bua {
         if let Some(r) = record {
             self.events.push_back(CallEvent::Record(r));
         }
-        self.events.push_back(CallEvent::Ended {
-            call,
-            cause: c.cause.unwrap_or(EndCause::Terminated),
-        });
+        let cause = c.cause.clone().unwrap_or(EndCause::Terminated);
+        let now = self.now.unwrap_or(c.started);
+        self.linger(call, c, now);
+        self.events.push_back(CallEvent::Ended { call, cause });
     }
 }
 

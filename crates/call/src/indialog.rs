@@ -150,15 +150,24 @@ impl B2bua {
         response: Option<&Message>,
     ) {
         let status = response.and_then(Message::status);
-        if status.is_some_and(|s| s < 200) {
-            return; // provisional responses to in-dialog requests are not relayed
-        }
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
         let Some(r) = c.relays.get_mut(&far_tx) else {
             return;
         };
+        if let (Some(s @ 101..=199), Some(resp)) = (status, response) {
+            // A provisional response (e.g. 180 to a re-INVITE, RFC 3261 §13.3.1.1) goes to
+            // the near leg with its allow-listed headers; 100 is hop-by-hop (§16.7 step 5).
+            // Its body is not relayed: an offer or answer in a provisional response to a
+            // re-INVITE needs PRACK (RFC 3262), which relays do not do.
+            let near_tx = r.near_tx;
+            let _ = respond(ep, now, near_tx, resp, s, None, Body::None, &c.pass_through);
+            return;
+        }
+        if status.is_some_and(|s| s < 200) {
+            return;
+        }
         let (near, near_tx) = (r.near, r.near_tx);
         let is_invite = r.method == Method::Invite;
         match (status, response) {

@@ -3,9 +3,10 @@
 
 use std::time::Instant;
 
+use bytes::Bytes;
 use tandem_sip_core::auth::{AuthKind, DigestClient};
-use tandem_sip_core::{ClientTxId, Endpoint, Flow, ServerTxId};
-use tandem_sip_msg::headers::{CSeq, Challenge};
+use tandem_sip_core::{ClientTxId, DialogId, Endpoint, Flow, ServerTxId};
+use tandem_sip_msg::headers::{CSeq, Challenge, Contact, ToHeader};
 use tandem_sip_msg::{HeaderName, Message, Method};
 
 use crate::relay::{self, Body};
@@ -40,6 +41,15 @@ pub(crate) struct Outgoing {
     pub(crate) acked: Option<u32>,
     /// The 2xx (CSeq) waits for its ACK: its answer comes from the other leg.
     pub(crate) ack_pending: Option<u32>,
+    /// The offer that 2xx carried, for a rejecting answer if the other leg never answers
+    /// (RFC 3264 §6).
+    pub(crate) offer: Option<Bytes>,
+    /// The dialog of the first 2xx: the leg's dialog.
+    pub(crate) dialog: Option<DialogId>,
+    /// Dialogs of other forks' 2xx, ACKed and ended with BYE (§13.2.2.4).
+    pub(crate) forks: Vec<DialogId>,
+    /// Where the INVITE went first (for an ACK once the dialog is gone).
+    pub(crate) flow: Flow,
     /// What a digest retry needs; dropped once the INVITE is done.
     pub(crate) auth: Option<Box<AuthRetry>>,
 }
@@ -62,6 +72,10 @@ impl Outgoing {
             done: false,
             acked: None,
             ack_pending: None,
+            offer: None,
+            dialog: None,
+            forks: Vec::new(),
+            flow: settings.destination,
             auth: settings.credentials.clone().map(|credentials| {
                 Box::new(AuthRetry {
                     credentials,
@@ -132,6 +146,87 @@ impl Outgoing {
         self.provisional = false;
         Some(tx)
     }
+}
+
+/// What a 2xx to an outgoing INVITE is, once [`Outgoing::on_2xx`] has seen it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TwoXx {
+    /// The leg's first 2xx, in dialog `0`: the caller handles it.
+    First(DialogId),
+    /// A retransmission, ACKed again if it was ACKed (§13.2.2.4); nothing else to do.
+    Absorbed,
+    /// Another fork's 2xx, ACKed: end dialog `0` with BYE (§13.2.2.4).
+    Fork(DialogId),
+    /// A 2xx naming no dialog (no To tag).
+    NoDialog,
+}
+
+impl Outgoing {
+    /// Sorts a 2xx (dialog `d` per the endpoint, INVITE CSeq `cseq`) and ACKs the ones only
+    /// an ACK answers: a retransmission of an ACKed 2xx gets the same ACK again (the
+    /// endpoint resends it; once the dialog is gone, a new one is built, §13.2.2.4), a fork's
+    /// 2xx gets its ACK before the caller ends it.
+    pub(crate) fn on_2xx(
+        &mut self,
+        ep: &mut Endpoint,
+        d: Option<DialogId>,
+        cseq: u32,
+        r: &Message,
+    ) -> TwoXx {
+        self.finish();
+        match (self.dialog, d) {
+            (None, Some(d)) if !self.forks.contains(&d) => {
+                self.dialog = Some(d);
+                TwoXx::First(d)
+            }
+            (_, Some(d)) if self.dialog == Some(d) || self.forks.contains(&d) => {
+                if self.acked.is_some() || self.forks.contains(&d) {
+                    let _ = ep.ack_2xx(d, cseq, None);
+                }
+                TwoXx::Absorbed
+            }
+            (_, Some(d)) => {
+                let _ = ep.ack_2xx(d, cseq, None);
+                self.forks.push(d);
+                TwoXx::Fork(d)
+            }
+            (None, None) if self.forks.is_empty() => TwoXx::NoDialog,
+            (_, None) => {
+                // The dialog ended already (BYE answered): the ACK was lost, send it again.
+                if let Some(ack) = ack_for(r) {
+                    let _ = ep.send_ack(ack, self.flow);
+                }
+                TwoXx::Absorbed
+            }
+        }
+    }
+}
+
+/// An ACK for the 2xx `r` built from the response alone (§13.2.2.4), for a dialog the
+/// endpoint has forgotten: Request-URI the Contact, Route the Record-Route reversed,
+/// From, To, Call-ID and the CSeq number copied.
+fn ack_for(r: &Message) -> Option<Message> {
+    let target = match r.typed_first::<Contact<'_>>().ok().flatten() {
+        Some(c) => c.addr()?.uri.clone(),
+        None => r.typed::<ToHeader<'_>>().ok()??.0.uri,
+    };
+    let mut ack = Message::new_request(&Method::Ack, &target).ok()?;
+    let routes: Vec<String> = r
+        .values(&HeaderName::RecordRoute)
+        .map(relay::unfold)
+        .collect();
+    for route in routes.iter().rev() {
+        ack.push_header(&HeaderName::Route, route).ok()?;
+    }
+    for name in [HeaderName::From, HeaderName::To, HeaderName::CallId] {
+        let value = relay::unfold(r.value(&name)?);
+        ack.push_header(&name, &value).ok()?;
+    }
+    let seq = r.typed::<CSeq>().ok()??.seq;
+    ack.push_header(&HeaderName::CSeq, &format!("{seq} ACK"))
+        .ok()?;
+    ack.push_header(&HeaderName::MaxForwards, "70").ok()?;
+    Some(ack)
 }
 
 /// Whether `challenge` is a digest challenge for `realm` (`None`: any).

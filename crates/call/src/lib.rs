@@ -70,12 +70,35 @@
 //!   final response relayed back (a late-offer re-INVITE's answer travels in the ACKs);
 //!   a request crossing an INVITE in progress gets 491 (§14.2), and a far 491 is relayed.
 //!   REFER is answered 501 (transfers are scenario S2).
+//! - Provisional responses (101-199) to relayed in-dialog requests are relayed too, without
+//!   body (§13.3.1.1).
 //! - A leg lost (no ACK for the 2xx, session timer expiry RFC 4028 §10, 408/481 to an
 //!   in-dialog request §12.2.1.2) ends the call.
+//! - **Every 2xx is ACKed** (§13.2.2.4): a 2xx still waiting for the other leg's answer
+//!   when its leg must end (BYE from the other side before the ACK, Flow I failure) is
+//!   ACKed with an answer rejecting every stream (RFC 3264 §6) before the BYE; after the
+//!   call ended, its transactions are watched for 64·T1: a retransmitted 2xx is ACKed again
+//!   (rebuilt from the response once the dialog is gone), a fork's late 2xx is ACKed and
+//!   ended with BYE, late ACKs and ACK timeouts are absorbed.
+//! - **Records**: [`CallEvent::Record`] (a [`CallRecord`] with one [`LegRecord`] per leg)
+//!   right before [`CallEvent::Ended`]; [`B2bua::info`] snapshots a live call;
+//!   [`CallEvent::MediaFlow`] follows the offer/answer.
+//!
+//! Not done yet (known gaps):
+//! - Failover and digest retries re-send to the configured targets: the endpoint does not
+//!   say which target answered the challenge. Credentials are answered at most twice.
+//! - An offer or answer in a reliable provisional response to a relayed re-INVITE is not
+//!   relayed (no PRACK relay); an 18x to the initial INVITE is relayed with its SDP.
+//! - 3xx on leg B is not followed (mapped to 480); REFER is answered 501 (scenario S2).
+//! - The incoming leg has no settings of its own: its session timer is the endpoint's, and
+//!   ring timeouts and maximum durations come from leg B's settings.
+//! - The ACK of a relayed re-INVITE that arrives after the call ended, and a 2xx to a
+//!   relayed re-INVITE after the call ended, are absorbed without an ACK being rebuilt.
 
 mod b2bua;
 mod indialog;
 mod leg;
+mod linger;
 mod originate;
 mod record;
 mod relay;

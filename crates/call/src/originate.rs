@@ -41,8 +41,6 @@ pub const FLOW_I_RING_LIMIT: Duration = Duration::from_secs(30);
 pub(crate) struct Pending {
     /// The second leg's settings, until its INVITE is sent.
     second: Option<Box<CallSettings>>,
-    /// The first party's offer (from its 2xx), for a rejecting answer (RFC 3264 §6).
-    offer: Option<Bytes>,
 }
 
 impl B2bua {
@@ -110,7 +108,6 @@ impl B2bua {
         if let Some(c) = self.calls.get_mut(&id) {
             c.pending = Some(Box::new(Pending {
                 second: Some(Box::new(second)),
-                offer: None,
             }));
         }
         self.start_leg(now, id, Leg::A, tx, &first, notes);
@@ -135,15 +132,13 @@ impl B2bua {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
-        if let LegA::Out(a) = &mut c.a {
-            a.ack_pending = Some(cseq);
-        }
         let offer =
             (!r.body().is_empty() && relay::is_sdp(r)).then(|| Bytes::copy_from_slice(r.body()));
-        let second = c.pending.as_mut().and_then(|p| {
-            p.offer.clone_from(&offer);
-            p.second.take()
-        });
+        if let LegA::Out(a) = &mut c.a {
+            a.ack_pending = Some(cseq);
+            a.offer.clone_from(&offer);
+        }
+        let second = c.pending.as_mut().and_then(|p| p.second.take());
         if c.state != CallState::Establishing {
             // The call ended while the first party was ringing (a CANCEL crossed its 2xx).
             self.reject_first(ep, now, call, &Reason::new(487, "Request Terminated"));
@@ -230,6 +225,7 @@ impl B2bua {
         if let LegA::Out(a) = &mut c.a {
             a.ack_pending = None;
             a.acked = Some(a_cseq);
+            a.offer = None;
         }
         c.pending = None;
         self.note_media(call, MediaFlowState::Connected);
@@ -246,24 +242,39 @@ impl B2bua {
         call: CallId,
         reason: &Reason,
     ) {
+        let pending = self
+            .calls
+            .get_mut(&call)
+            .and_then(|c| c.outgoing(Leg::A))
+            .is_some_and(|a| a.ack_pending.is_some());
+        if pending {
+            // `bye` ACKs with the rejecting answer first.
+            self.bye(ep, now, call, Leg::A, reason);
+        }
+    }
+
+    /// ACKs the 2xx of outgoing leg `side` that waits for the other leg's answer, with an
+    /// answer rejecting every stream of its offer (RFC 3264 §6; no body when the offer does
+    /// not parse). Nothing if no 2xx waits.
+    pub(crate) fn ack_rejecting(&mut self, ep: &mut Endpoint, call: CallId, side: Leg) {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
-        let LegA::Out(a) = &mut c.a else {
+        let d = c.dialog(side);
+        let Some(o) = c.outgoing(side) else {
             return;
         };
-        let (Some(cseq), Some(d)) = (a.ack_pending.take(), c.dialog_a) else {
+        let (Some(cseq), Some(d)) = (o.ack_pending, d) else {
             return;
         };
-        a.acked = Some(cseq);
-        let answer = c
-            .pending
-            .as_ref()
-            .and_then(|p| p.offer.as_ref())
-            .and_then(|o| SessionDescription::parse(o).ok())
-            .and_then(|offer| rejecting_answer(&offer, &c.rw_a.origin()).ok())
-            .map(|a| Bytes::from(c.rw_a.rewrite(&a).to_bytes()));
+        o.ack_pending = None;
+        o.acked = Some(cseq);
+        let offer = o.offer.take();
+        let rw = c.rewriter_to(side);
+        let answer = offer
+            .and_then(|o| SessionDescription::parse(&o).ok())
+            .and_then(|offer| rejecting_answer(&offer, &rw.origin()).ok())
+            .map(|a| Bytes::from(rw.rewrite(&a).to_bytes()));
         let _ = ep.ack_2xx(d, cseq, answer.map(|b| ("application/sdp", b)));
-        self.bye(ep, now, call, Leg::A, reason);
     }
 }

@@ -16,6 +16,8 @@ pub(crate) enum Timer {
     Ring(Leg),
     /// The call reached its maximum duration.
     MaxDuration,
+    /// An ended call's transactions are over: stop watching them (`linger.rs`).
+    Linger,
 }
 
 impl B2bua {
@@ -76,6 +78,10 @@ impl B2bua {
                 if pending && self.begin_end(call, EndCause::RingTimeout) {
                     self.abort_establishing(ep, now, call, 480, "Temporarily Unavailable");
                 }
+            }
+            Timer::Linger => {
+                self.forget(call);
+                return;
             }
             Timer::MaxDuration => {
                 if self.state(call) == CallState::Established

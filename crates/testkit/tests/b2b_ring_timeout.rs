@@ -47,8 +47,8 @@ fn unanswered_leg_b_is_cancelled_after_the_ring_timeout() {
             CallState::Terminated
         ]
     );
-    assert_eq!(t.b2b.borrow().poll_timeout(), None, "no timer left");
     t.assert_drained();
+    assert_eq!(t.b2b.borrow().poll_timeout(), None, "no timer left");
 }
 
 #[test]
