@@ -44,6 +44,9 @@ pub struct EndpointSettings {
 
 impl EndpointSettings {
     /// UDP and TCP on `addr` (port 0 picks a free port for each).
+    ///
+    /// Bind a specific address, not `0.0.0.0`/`[::]`: the bound address is what Tandem puts
+    /// in its Via and Contact headers and its SDP `o=` line.
     pub fn new(addr: SocketAddr) -> Self {
         Self {
             listen: SipListenConfig {
