@@ -56,6 +56,11 @@ pub(crate) struct Route {
     pub(crate) headers: Vec<(HeaderName, String)>,
     pub(crate) pass_through: Vec<HeaderName>,
     pub(crate) from: Option<String>,
+    /// Per-leg timers and credentials of the outgoing leg.
+    pub(crate) ring_timeout: Option<std::time::Duration>,
+    pub(crate) max_duration: Option<std::time::Duration>,
+    pub(crate) session_expires: Option<std::time::Duration>,
+    pub(crate) credentials: Option<tandem_call::Credentials>,
 }
 
 /// The server's application state.
@@ -312,6 +317,10 @@ impl App {
         settings.extra_headers = route.headers.clone();
         settings.pass_through = route.pass_through.clone();
         settings.from = route.from.clone();
+        settings.ring_timeout = route.ring_timeout;
+        settings.max_duration = route.max_duration;
+        settings.session_expires = route.session_expires;
+        settings.credentials = route.credentials.clone();
         self.bridge(ep, now, tx, request, flow, settings)
     }
 
@@ -537,20 +546,36 @@ impl App {
         view.ok_or(CommandError::NoSuchCall)
     }
 
-    /// `POST /v1/calls`: both parties must be reachable (a registered user or an IP
-    /// address) before anything is sent.
+    /// `POST /v1/calls`: RFC 3725 Flow I through `B2bua::originate`. Both parties must be
+    /// reachable (a registered user or an IP address) before anything is sent. Each party
+    /// sees the other's public URI as From, never a registered contact.
     fn originate(
         &mut self,
-        _ep: &mut Endpoint,
+        ep: &mut Endpoint,
         now: Instant,
         request: Box<Originate>,
     ) -> Result<u64, CommandError> {
-        for uri in [&request.first, &request.second] {
-            self.reach(now, uri)?;
-        }
-        Err(CommandError::Unsupported(
-            "originating calls needs RFC 3725 support in the call layer, which is not there yet",
-        ))
+        let (first_target, first_hop) = self.reach(now, &request.first)?;
+        let (second_target, second_hop) = self.reach(now, &request.second)?;
+        let mut first = CallSettings::new(first_hop, first_target);
+        let mut second = CallSettings::new(second_hop, second_target);
+        first.from = Some(format!("<{}>", request.second));
+        second.from = Some(
+            request
+                .caller_id
+                .clone()
+                .unwrap_or_else(|| format!("<{}>", request.first)),
+        );
+        first.extra_headers.clone_from(&request.headers);
+        second.extra_headers.clone_from(&request.headers);
+        let call = self
+            .b2bua
+            .originate(ep, now, first, second)
+            .map_err(|e| CommandError::Failed(e.to_string()))?;
+        let id = self.table.add(call);
+        info!(?call, id, first = %request.first, second = %request.second, "originated");
+        self.drain_calls();
+        Ok(id)
     }
 
     /// The Request-URI and next hop for a call Tandem places to `uri`: a registered user's
@@ -576,12 +601,21 @@ impl App {
             .find(|(t, _)| *t == transport)
             .map(|(_, a)| *a)
             .ok_or_else(|| unroutable(&format!("Tandem has no {transport} listener")))?;
-        match self.accounts.contact_of(now, uri, local) {
-            Ok(found) => return Ok(found),
-            Err(Unreachable::NotRegistered) => {
-                return Err(unroutable("the user is not registered"));
+        // A URI naming another host goes there; one naming Tandem (or a domain) may be a
+        // registered user's address of record.
+        let elsewhere = sip.host.ip().is_some_and(|ip| {
+            !self.locals.iter().any(|(_, a)| {
+                (a.ip() == ip || a.ip().is_unspecified()) && sip.port.is_none_or(|p| p == a.port())
+            })
+        });
+        if !elsewhere {
+            match self.accounts.contact_of(now, uri, local) {
+                Ok(found) => return Ok(found),
+                Err(Unreachable::NotRegistered) => {
+                    return Err(unroutable("the user is not registered"));
+                }
+                Err(Unreachable::Unknown) => {}
             }
-            Err(Unreachable::Unknown) => {}
         }
         let ip = sip
             .host

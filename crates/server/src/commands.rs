@@ -40,10 +40,6 @@ pub(crate) enum Command {
 
 /// A validated `POST /v1/calls`.
 #[derive(Debug, Clone)]
-#[allow(
-    dead_code,
-    reason = "headers and caller_id are read once the call layer originates"
-)]
 pub(crate) struct Originate {
     /// Called first; connected once it answers.
     pub(crate) first: Uri,
@@ -69,9 +65,6 @@ pub(crate) enum CommandError {
         /// Why.
         why: String,
     },
-    /// The server cannot do this yet.
-    #[error("{0}")]
-    Unsupported(&'static str),
     /// The call layer refused.
     #[error("{0}")]
     Failed(String),

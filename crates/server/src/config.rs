@@ -56,6 +56,33 @@ pub(crate) struct RouteConfig {
     /// From of the outgoing leg (a name-addr); default: the caller's.
     #[serde(default)]
     pub(crate) from: Option<String>,
+    /// Seconds the outgoing leg may ring before it is cancelled and the caller gets 480;
+    /// default: only Timer C (RFC 3261 §16.6, 3 minutes).
+    #[serde(default)]
+    pub(crate) ring_timeout_s: Option<u64>,
+    /// Seconds after the answer at which both legs get BYE; default: no limit.
+    #[serde(default)]
+    pub(crate) max_duration_s: Option<u64>,
+    /// Session timer of the outgoing leg (RFC 4028), at least 90 s: Tandem refreshes it and
+    /// a lost leg ends the call. Default: none asked for.
+    #[serde(default)]
+    pub(crate) session_expires_s: Option<u64>,
+    /// Digest credentials answering a 401/407 to the outgoing INVITE (RFC 3261 §22.2).
+    #[serde(default)]
+    pub(crate) credentials: Option<RouteCredentials>,
+}
+
+/// `[route.credentials]`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RouteCredentials {
+    /// The user name.
+    pub(crate) username: String,
+    /// The password.
+    pub(crate) password: String,
+    /// Only answer challenges of this realm; default: any.
+    #[serde(default)]
+    pub(crate) realm: Option<String>,
 }
 
 /// One destination or several.
@@ -458,7 +485,7 @@ impl Config {
                 message: e.message().trim().to_owned(),
             }
         })?;
-        config.validate(path)?;
+        config.validate(path).map_err(|e| locate(e, text))?;
         Ok(config)
     }
 
@@ -584,6 +611,43 @@ impl Config {
                     }
                 }
             }
+            let at = |key: &str| format!("route[{i}].{key}");
+            if r.ring_timeout_s == Some(0) {
+                return Err(semantic(&at("ring_timeout_s"), "must be at least 1"));
+            }
+            if r.max_duration_s == Some(0) {
+                return Err(semantic(&at("max_duration_s"), "must be at least 1"));
+            }
+            if r.session_expires_s.is_some_and(|s| s < 90) {
+                return Err(semantic(
+                    &at("session_expires_s"),
+                    "must be at least 90 (RFC 4028 §4: the smallest Min-SE)",
+                ));
+            }
+            if let Some(c) = &r.credentials {
+                if c.username.is_empty()
+                    || c.username.chars().any(|ch| ch.is_control() || ch == '"')
+                {
+                    return Err(semantic(
+                        &at("credentials.username"),
+                        "must be non-empty, without quotes or control characters",
+                    ));
+                }
+                if c.realm
+                    .as_ref()
+                    .is_some_and(|r| r.chars().any(|ch| ch.is_control() || ch == '"'))
+                {
+                    return Err(semantic(
+                        &at("credentials.realm"),
+                        "must not contain quotes or control characters",
+                    ));
+                }
+            }
+            if let Some(from) = &r.from
+                && from.chars().any(char::is_control)
+            {
+                return Err(semantic(&at("from"), "must be one line"));
+            }
             for (name, value) in &r.headers {
                 if name.is_empty()
                     || !name
@@ -621,6 +685,72 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Adds the line to a semantic error about a key of an array of tables (`route[1].from`,
+/// `user[0].name`): the line of that key in that table, else of the table's header, so
+/// `tandem check-config` names key and line for these too.
+fn locate(e: ConfigError, text: &str) -> ConfigError {
+    let ConfigError::Semantic { path, key, message } = e else {
+        return e;
+    };
+    match key_line(text, &key) {
+        Some(line) => ConfigError::Invalid {
+            path,
+            line,
+            column: 1,
+            message: format!("key `{key}`: {message}"),
+        },
+        None => ConfigError::Semantic { path, key, message },
+    }
+}
+
+/// The 1-based line of `table[i].field...` in `text`, for `[[table]]` arrays written in
+/// the usual form (one header line per element).
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    let (table, rest) = key.split_once('[')?;
+    let (index, rest) = rest.split_once(']')?;
+    let index: usize = index.parse().ok()?;
+    let mut parts = rest.trim_start_matches('.').split(['.', '[']);
+    let field = parts.next().unwrap_or_default();
+    let subfield = parts.next();
+    let header = format!("[[{table}]]");
+    let sub = format!("[{table}.{field}]");
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with(&header))
+        .nth(index)?
+        .0;
+    let mut found = None;
+    for (n, line) in lines.iter().enumerate().skip(start + 1) {
+        let t = line.trim_start();
+        if t.starts_with("[[") || (t.starts_with('[') && !t.starts_with(&format!("[{table}."))) {
+            break;
+        }
+        let key_here = t
+            .split_once('=')
+            .is_some_and(|(k, _)| k.trim().trim_matches('"') == field);
+        if !field.is_empty() && key_here {
+            found = Some(n);
+            break;
+        }
+        if t.starts_with(&sub) {
+            // `[table.field]`: the sub-key's line inside it, else the header's.
+            found = Some(n);
+            let inner = lines.iter().enumerate().skip(n + 1);
+            for (m, l) in inner.take_while(|(_, l)| !l.trim_start().starts_with('[')) {
+                let k = l.split_once('=').map(|(k, _)| k.trim().trim_matches('"'));
+                if subfield.is_some() && k == subfield {
+                    found = Some(m);
+                    break;
+                }
+            }
+            break;
+        }
+    }
+    Some(found.unwrap_or(start) + 1)
 }
 
 /// 1-based line and column of a byte offset.
@@ -793,6 +923,63 @@ mod tests {
             panic!("{err:?}")
         };
         assert_eq!(*line, 2);
+    }
+
+    #[test]
+    fn route_leg_settings() {
+        let c = parse(
+            "[[route]]\nmatch = \".\"\ndestination = \"sip:a@127.0.0.1\"\nring_timeout_s = 20\n\
+             max_duration_s = 3600\nsession_expires_s = 1800\n\
+             [route.credentials]\nusername = \"tandem\"\npassword = \"s\"\nrealm = \"carrier\"\n",
+        )
+        .unwrap();
+        let r = &c.routes[0];
+        assert_eq!(
+            (r.ring_timeout_s, r.max_duration_s, r.session_expires_s),
+            (Some(20), Some(3600), Some(1800))
+        );
+        assert_eq!(
+            r.credentials.as_ref().unwrap().realm.as_deref(),
+            Some("carrier")
+        );
+        let two = "[[route]]\nmatch = \"a\"\ndestination = \"sip:a@127.0.0.1\"\n\n\
+                   [[route]]\nmatch = \"b\"\ndestination = \"sip:b@127.0.0.1\"\n";
+        let cases = [
+            ("session_expires_s = 30\n", 8, "route[1].session_expires_s"),
+            ("ring_timeout_s = 0\n", 8, "route[1].ring_timeout_s"),
+            ("max_duration_s = 0\n", 8, "route[1].max_duration_s"),
+            (
+                "[route.credentials]\npassword = \"x\"\nusername = \"\"\n",
+                10,
+                "route[1].credentials.username",
+            ),
+            ("destination2 = 1\n", 8, "destination2"),
+            ("ring_timeout_s = \"soon\"\n", 8, "string"),
+        ];
+        for (extra, line, key) in cases {
+            let err = parse(&format!("{two}{extra}")).unwrap_err();
+            let ConfigError::Invalid {
+                line: got, message, ..
+            } = &err
+            else {
+                panic!("{err:?}")
+            };
+            assert_eq!(*got, line, "{extra}: {err}");
+            assert!(message.contains(key), "{extra}: {err}");
+        }
+        // Semantic errors of existing keys get their line too.
+        let err = parse(&format!(
+            "{two}[[route]]\nmatch = \"(\"\ndestination = \"sip:c@127.0.0.1\"\n"
+        ))
+        .unwrap_err();
+        let ConfigError::Invalid { line, message, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            (*line, message.contains("route[2].match")),
+            (9, true),
+            "{err}"
+        );
     }
 
     #[test]

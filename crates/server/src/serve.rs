@@ -138,6 +138,13 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         limits,
         server: config.sip.user_agent.clone(),
         allow: app::ALLOW.to_vec(),
+        // RFC 4028: the endpoint runs session timers only when `timer` is supported; a
+        // route asking for one needs it.
+        supported: if config.routes.iter().any(|r| r.session_expires_s.is_some()) {
+            vec!["timer".to_owned()]
+        } else {
+            Vec::new()
+        },
         timers: Timers {
             t1: Duration::from_millis(config.sip.timers.t1_ms),
             t2: Duration::from_millis(config.sip.timers.t2_ms),
@@ -217,6 +224,16 @@ fn routes(config: &Config) -> Result<Vec<app::Route>, Box<dyn std::error::Error>
                 .collect(),
             pass_through: r.pass_through.iter().map(|n| HeaderName::new(n)).collect(),
             from: r.from.clone(),
+            ring_timeout: r.ring_timeout_s.map(Duration::from_secs),
+            max_duration: r.max_duration_s.map(Duration::from_secs),
+            session_expires: r.session_expires_s.map(Duration::from_secs),
+            credentials: r.credentials.as_ref().map(|c| {
+                let creds = tandem_call::Credentials::new(&c.username, &c.password);
+                match &c.realm {
+                    Some(realm) => creds.for_realm(realm),
+                    None => creds,
+                }
+            }),
         });
     }
     Ok(out)

@@ -391,3 +391,99 @@ fn registered_users_call_each_other_by_default() {
     bob.invite(server.udp, "sip:carol@127.0.0.1", "reg-3");
     bob.expect("SIP/2.0 404");
 }
+
+#[test]
+fn post_originates_a_call_between_two_uris() {
+    let server = start("[[user]]\nname = \"carol\"\npassword = \"c\"\n");
+    let agent = Ua::new();
+    let customer = Ua::new();
+    let mut ws = events(server.http);
+    let body = format!(
+        r#"{{"from": "sip:agent@{}", "to": "sip:customer@{}", "headers": {{"X-Campaign": "spring"}},
+            "caller_id": "\"Sales\" <sip:sales@example.com>"}}"#,
+        agent.addr, customer.addr
+    );
+    let (status, created) = http(server.http, "POST", "/v1/calls", Some(&body));
+    assert_eq!(status, 202, "{created}");
+    let id = created["id"].as_u64().unwrap();
+    assert_eq!(created["url"], format!("/v1/calls/{id}"));
+
+    // RFC 3725 Flow I: the first party is called without an offer...
+    let (invite, from) = agent.expect("INVITE ");
+    assert!(
+        !invite.contains("m=audio"),
+        "no offer to the first party: {invite}"
+    );
+    assert!(invite.contains("X-Campaign: spring"), "{invite}");
+    let shown = header(&invite, "From").unwrap();
+    assert!(
+        shown.contains(&format!("sip:customer@{}", customer.addr)),
+        "{shown}"
+    );
+    agent.reply(from, &invite, "200 OK", Some(&sdp(agent.addr.port() + 1)));
+    // ...and its offer goes to the second party, with the caller id asked for.
+    let (invite, from) = customer.expect("INVITE ");
+    assert!(
+        invite.contains(&format!("m=audio {} ", agent.addr.port() + 1)),
+        "{invite}"
+    );
+    let shown = header(&invite, "From").unwrap();
+    assert!(
+        shown.starts_with("\"Sales\" <sip:sales@example.com>"),
+        "{shown}"
+    );
+    assert!(invite.contains("X-Campaign: spring"), "{invite}");
+    customer.reply(
+        from,
+        &invite,
+        "200 OK",
+        Some(&sdp(customer.addr.port() + 1)),
+    );
+    customer.expect("ACK ");
+    let (ack, _) = agent.expect("ACK ");
+    assert!(
+        ack.contains(&format!("m=audio {} ", customer.addr.port() + 1)),
+        "the answer: {ack}"
+    );
+
+    let (status, call) = http(server.http, "GET", &format!("/v1/calls/{id}"), None);
+    assert_eq!(status, 200, "{call}");
+    assert_eq!(
+        (call["kind"].as_str(), call["state"].as_str()),
+        (Some("originate"), Some("established"))
+    );
+    assert_eq!(call["legs"][1]["remote"], format!("udp:{}", customer.addr));
+
+    let (status, _) = http(server.http, "DELETE", &format!("/v1/calls/{id}"), None);
+    assert_eq!(status, 202);
+    for ua in [&agent, &customer] {
+        let (bye, from) = ua.expect("BYE ");
+        ua.reply(from, &bye, "200 OK", None);
+    }
+    let seen = events_until(&mut ws, "ended");
+    assert!(
+        seen.iter()
+            .any(|e| e["type"] == "record" && e["kind"] == "originate"),
+        "{seen:?}"
+    );
+
+    // Parties Tandem cannot reach are refused before anything is sent.
+    let cases = [
+        r#"{"from": "sip:agent@pbx.example.com", "to": "sip:b@127.0.0.1:9"}"#,
+        r#"{"from": "sip:carol@127.0.0.1", "to": "sip:b@127.0.0.1:9"}"#,
+    ];
+    for body in cases {
+        let (status, err) = http(server.http, "POST", "/v1/calls", Some(body));
+        assert_eq!(
+            (status, err["error"].as_str()),
+            (422, Some("unroutable")),
+            "{body}: {err}"
+        );
+    }
+    let (status, err) = http(server.http, "POST", "/v1/calls", Some(r#"{"from": 5}"#));
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (422, Some("invalid_body")),
+        "{err}"
+    );
+}

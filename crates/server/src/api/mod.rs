@@ -86,11 +86,6 @@ impl From<CommandError> for ApiError {
         match e {
             CommandError::NoSuchCall => Self::not_found(e.to_string()),
             CommandError::Unroutable { .. } => Self::unprocessable("unroutable", e.to_string()),
-            CommandError::Unsupported(_) => Self::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "not_implemented",
-                e.to_string(),
-            ),
             CommandError::Failed(_) => Self::new(StatusCode::BAD_GATEWAY, "failed", e.to_string()),
         }
     }

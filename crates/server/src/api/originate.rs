@@ -54,7 +54,7 @@ pub(crate) struct Originated {
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "A field is missing, of the wrong type, unknown, or \
             not a usable SIP URI or header; or Tandem cannot route a party", body = ErrorBody),
-        (status = 501, description = "This server cannot originate calls yet", body = ErrorBody),
+        (status = 502, description = "The call layer refused to place the call", body = ErrorBody),
         (status = 503, description = "The SIP core is busy or stopped", body = ErrorBody),
     ))]
 pub(crate) async fn originate(
