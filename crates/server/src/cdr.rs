@@ -3,9 +3,10 @@
 //!
 //! The SIP loop must never wait on a disk, so the sink only does `try_send` on a bounded
 //! queue: a full queue drops the record and counts it (a warning with the count) instead of
-//! blocking or growing without bound. The writer writes each record in its own transaction
-//! as soon as it arrives, so a record is in the database (the OS's page cache, which outlives
-//! a `kill -9`) within a transaction's time of the call's end. A call is written when it
+//! blocking or growing without bound. The writer commits each record as soon as it arrives
+//! (with any others that queued up during the previous commit), so a record is in the
+//! database (the OS's page cache, which outlives a `kill -9`) within a commit's time of the
+//! call's end: what a kill can take is only what is still queued. A call is written when it
 //! starts and again when it ends, so a crash leaves the calls it was carrying as rows with no
 //! end instead of leaving no trace.
 
@@ -19,7 +20,8 @@ use tandem_sip_core::Flow;
 use tandem_sip_msg::Message;
 use tandem_sip_msg::headers::{CallId as CallIdHeader, FromHeader, ToHeader};
 use tandem_store::{
-    CallEnd, CallKind, CallQuery, CallStart, CdrCall, CdrLeg, EndedBy, LegName, Store, Timestamp,
+    CallEnd, CallKind, CallQuery, CallStart, CdrCall, CdrLeg, CdrWrite, EndedBy, LegName, Store,
+    Timestamp,
 };
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
@@ -27,18 +29,10 @@ use tracing::{debug, warn};
 /// How long a clean shutdown waits for the writer to drain the queue.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// One write for the writer task.
-#[derive(Debug)]
-enum Write {
-    Started(CallStart),
-    Answered { key: String, at: Timestamp },
-    Ended(CallEnd),
-}
-
 /// What the application calls, synchronously, from the SIP driver. Never blocks.
 #[derive(Debug)]
 pub(crate) struct CdrSink {
-    tx: mpsc::Sender<Write>,
+    tx: mpsc::Sender<CdrWrite>,
     /// Records dropped because the queue was full, since the start.
     dropped: u64,
     /// Prefix of this run's call keys: the start time, so keys stay unique on this node
@@ -87,7 +81,7 @@ impl CdrSink {
             started_at: Some(started),
             ..leg_of_request(LegName::A, invite, flow)
         };
-        self.send(Write::Started(CallStart {
+        self.send(CdrWrite::Started(CallStart {
             key: key.clone(),
             kind: CallKind::B2b,
             started_at: started,
@@ -115,7 +109,7 @@ impl CdrSink {
                 None => self.next_key(),
             };
             let end = end_of_record(key, record, Instant::now(), SystemTime::now());
-            self.send(Write::Ended(end));
+            self.send(CdrWrite::Ended(end));
         } else if let CallEvent::StateChanged {
             call,
             state: CallState::Established,
@@ -125,13 +119,13 @@ impl CdrSink {
             if let Some(live) = self.live.get_mut(call) {
                 live.answered = Some(at);
                 let key = live.key.clone();
-                self.send(Write::Answered { key, at });
+                self.send(CdrWrite::Answered { key, at });
             }
         } else if let CallEvent::Ended { call, cause } = event
             && let Some(live) = self.live.remove(call)
         {
             let end = end_of_cause(live, cause, Timestamp::now());
-            self.send(Write::Ended(end));
+            self.send(CdrWrite::Ended(end));
         }
     }
 
@@ -148,7 +142,7 @@ impl CdrSink {
         self.dropped
     }
 
-    fn send(&mut self, write: Write) {
+    fn send(&mut self, write: CdrWrite) {
         match self.tx.try_send(write) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(w)) => {
@@ -157,7 +151,7 @@ impl CdrSink {
                 if self.dropped % 100 == 1 {
                     warn!(
                         dropped = self.dropped,
-                        record = w.kind(),
+                        record = kind(&w),
                         "call record queue full; record dropped"
                     );
                 }
@@ -166,7 +160,7 @@ impl CdrSink {
                 self.dropped += 1;
                 warn!(
                     dropped = self.dropped,
-                    record = w.kind(),
+                    record = kind(&w),
                     "call record writer stopped; record dropped"
                 );
             }
@@ -174,13 +168,12 @@ impl CdrSink {
     }
 }
 
-impl Write {
-    fn kind(&self) -> &'static str {
-        match self {
-            Self::Started(_) => "start",
-            Self::Answered { .. } => "answer",
-            Self::Ended(_) => "end",
-        }
+/// What a write is, for the log.
+fn kind(write: &CdrWrite) -> &'static str {
+    match write {
+        CdrWrite::Started(_) => "start",
+        CdrWrite::Answered { .. } => "answer",
+        CdrWrite::Ended(_) => "end",
     }
 }
 
@@ -196,37 +189,53 @@ impl CdrWriter {
     }
 }
 
-/// The writer task: one transaction per record, in arrival order (a call's start is always
-/// written before its end). A failed write is retried twice, then logged and dropped.
-async fn write_all(store: Store, mut rx: mpsc::Receiver<Write>) -> u64 {
+/// Most records committed in one transaction.
+const BATCH: usize = 64;
+
+/// The writer task. It writes a record as soon as it arrives; records that arrived while the
+/// previous commit ran are committed together (group commit), so a burst does not leave the
+/// writer further and further behind, and the records a `kill -9` can take (those still in
+/// the queue) stay few. Order is kept: a call's start is always written before its end. A
+/// batch that fails is written again record by record, each retried twice, so one bad
+/// record costs only itself.
+async fn write_all(store: Store, mut rx: mpsc::Receiver<CdrWrite>) -> u64 {
     let mut written = 0;
-    while let Some(write) = rx.recv().await {
-        let mut attempt = 0;
-        loop {
-            let result = match &write {
-                Write::Started(s) => store.call_started(s).await,
-                Write::Answered { key, at } => store.call_answered(key, *at).await,
-                Write::Ended(e) => store.call_ended(e).await.map(drop),
-            };
-            match result {
-                Ok(()) => {
-                    written += 1;
-                    break;
-                }
-                Err(e) if attempt < 2 => {
-                    attempt += 1;
-                    debug!(error = %e, attempt, "call record write failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
-                }
-                Err(e) => {
-                    warn!(error = %e, record = write.kind(), "call record not written");
-                    break;
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        match store.write(&batch).await {
+            Ok(()) => written += batch.len() as u64,
+            Err(e) => {
+                debug!(error = %e, records = batch.len(), "call record batch failed; one by one");
+                for write in &batch {
+                    if write_one(&store, write).await {
+                        written += 1;
+                    }
                 }
             }
         }
+        batch.clear();
     }
     store.close().await;
     written
+}
+
+/// One record in its own transaction, tried three times; false when it could not be written.
+async fn write_one(store: &Store, write: &CdrWrite) -> bool {
+    let mut attempt = 0;
+    loop {
+        match store.write(std::slice::from_ref(write)).await {
+            Ok(()) => return true,
+            Err(e) if attempt < 2 => {
+                attempt += 1;
+                debug!(error = %e, attempt, "call record write failed; retrying");
+                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+            }
+            Err(e) => {
+                warn!(error = %e, record = kind(write), "call record not written");
+                return false;
+            }
+        }
+    }
 }
 
 /// A leg as its INVITE shows it: Call-ID, From and To URIs, the peer and transport.
@@ -617,7 +626,7 @@ mod tests {
             // The writer task cannot run until this (current-thread) task yields, so the
             // third and later sends find the queue full.
             for i in 0..5u64 {
-                sink.send(Write::Answered {
+                sink.send(CdrWrite::Answered {
                     key: format!("k{i}"),
                     at: Timestamp::from_unix_ms(0),
                 });

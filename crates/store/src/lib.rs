@@ -36,12 +36,12 @@ use std::time::Duration;
 
 use sqlx::Row;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 
 pub use model::{
-    CallEnd, CallKind, CallQuery, CallStart, CdrCall, CdrLeg, CdrState, EndedBy, LegName,
+    CallEnd, CallKind, CallQuery, CallStart, CdrCall, CdrLeg, CdrState, CdrWrite, EndedBy, LegName,
     UnknownValue,
 };
 pub use time::Timestamp;
@@ -141,22 +141,7 @@ impl Store {
     /// is harmless).
     pub async fn call_started(&self, start: &CallStart) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO calls (call_key, kind, state, started_at) VALUES (?1, ?2, 'started', ?3)
-             ON CONFLICT (call_key) DO NOTHING",
-        )
-        .bind(&start.key)
-        .bind(start.kind.as_str())
-        .bind(start.started_at.as_unix_ms())
-        .execute(&mut *tx)
-        .await?;
-        let id: i64 = sqlx::query_scalar("SELECT id FROM calls WHERE call_key = ?1")
-            .bind(&start.key)
-            .fetch_one(&mut *tx)
-            .await?;
-        for leg in &start.legs {
-            upsert_leg(&mut tx, id, leg).await?;
-        }
+        started(&mut tx, start).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -164,15 +149,8 @@ impl Store {
     /// Records that a started call was answered (state `answered`). Unknown keys and calls
     /// already ended are left alone.
     pub async fn call_answered(&self, key: &str, at: Timestamp) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE calls SET state = 'answered', answered_at = ?2
-             WHERE call_key = ?1 AND state = 'started'",
-        )
-        .bind(key)
-        .bind(at.as_unix_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        answered(&mut conn, key, at).await
     }
 
     /// Records the end of a call: an upsert of the call row (the start time of an earlier
@@ -180,52 +158,28 @@ impl Store {
     /// recorded before). Returns the call's row id.
     pub async fn call_ended(&self, end: &CallEnd) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        // UPDATE, then INSERT if there was no row: an `INSERT .. ON CONFLICT DO UPDATE` would
-        // take an AUTOINCREMENT id each time and leave gaps in the ids operators type.
-        let updated: Option<i64> = sqlx::query_scalar(
-            "UPDATE calls SET
-                state = 'ended',
-                answered_at = coalesce(?2, answered_at),
-                ended_at = ?3,
-                cause = ?4,
-                cause_detail = ?5,
-                final_status = coalesce(?6, final_status)
-             WHERE call_key = ?1
-             RETURNING id",
-        )
-        .bind(&end.key)
-        .bind(end.answered_at.map(Timestamp::as_unix_ms))
-        .bind(end.ended_at.as_unix_ms())
-        .bind(&end.cause)
-        .bind(&end.cause_detail)
-        .bind(end.final_status.map(i64::from))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let id =
-            match updated {
-                Some(id) => id,
-                None => sqlx::query_scalar(
-                    "INSERT INTO calls (call_key, kind, state, started_at, answered_at, ended_at,
-                                        cause, cause_detail, final_status)
-                     VALUES (?1, ?2, 'ended', ?3, ?4, ?5, ?6, ?7, ?8)
-                     RETURNING id",
-                )
-                .bind(&end.key)
-                .bind(end.kind.as_str())
-                .bind(end.started_at.as_unix_ms())
-                .bind(end.answered_at.map(Timestamp::as_unix_ms))
-                .bind(end.ended_at.as_unix_ms())
-                .bind(&end.cause)
-                .bind(&end.cause_detail)
-                .bind(end.final_status.map(i64::from))
-                .fetch_one(&mut *tx)
-                .await?,
-            };
-        for leg in &end.legs {
-            upsert_leg(&mut tx, id, leg).await?;
-        }
+        let id = ended(&mut tx, end).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Applies `writes` in order in one transaction: all or none. A writer that finds
+    /// several records waiting commits them together, so a burst costs one commit instead of
+    /// one each and the writer catches up sooner (the records of a `kill -9` window are
+    /// those not yet committed).
+    pub async fn write(&self, writes: &[CdrWrite]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for w in writes {
+            match w {
+                CdrWrite::Started(s) => started(&mut tx, s).await?,
+                CdrWrite::Answered { key, at } => answered(&mut tx, key, *at).await?,
+                CdrWrite::Ended(e) => {
+                    ended(&mut tx, e).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Calls newest first (by start time, then id), each with its legs.
@@ -301,6 +255,94 @@ impl Store {
     }
 }
 
+async fn started(conn: &mut SqliteConnection, start: &CallStart) -> Result<(), StoreError> {
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO calls (call_key, kind, state, started_at) VALUES (?1, ?2, 'started', ?3)
+         ON CONFLICT (call_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(&start.key)
+    .bind(start.kind.as_str())
+    .bind(start.started_at.as_unix_ms())
+    .fetch_optional(&mut *conn)
+    .await?;
+    // A repeated start (or one after the end) returns no row: find the existing one.
+    let id = match inserted {
+        Some(id) => id,
+        None => {
+            sqlx::query_scalar("SELECT id FROM calls WHERE call_key = ?1")
+                .bind(&start.key)
+                .fetch_one(&mut *conn)
+                .await?
+        }
+    };
+    for leg in &start.legs {
+        upsert_leg(conn, id, leg).await?;
+    }
+    Ok(())
+}
+
+async fn answered(conn: &mut SqliteConnection, key: &str, at: Timestamp) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE calls SET state = 'answered', answered_at = ?2
+         WHERE call_key = ?1 AND state = 'started'",
+    )
+    .bind(key)
+    .bind(at.as_unix_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn ended(conn: &mut SqliteConnection, end: &CallEnd) -> Result<i64, StoreError> {
+    // UPDATE, then INSERT if there was no row: an `INSERT .. ON CONFLICT DO UPDATE` would
+    // take an AUTOINCREMENT id each time and leave gaps in the ids operators type.
+    let updated: Option<i64> = sqlx::query_scalar(
+        "UPDATE calls SET
+            state = 'ended',
+            answered_at = coalesce(?2, answered_at),
+            ended_at = ?3,
+            cause = ?4,
+            cause_detail = ?5,
+            final_status = coalesce(?6, final_status)
+         WHERE call_key = ?1
+         RETURNING id",
+    )
+    .bind(&end.key)
+    .bind(end.answered_at.map(Timestamp::as_unix_ms))
+    .bind(end.ended_at.as_unix_ms())
+    .bind(&end.cause)
+    .bind(&end.cause_detail)
+    .bind(end.final_status.map(i64::from))
+    .fetch_optional(&mut *conn)
+    .await?;
+    let id = match updated {
+        Some(id) => id,
+        None => {
+            sqlx::query_scalar(
+                "INSERT INTO calls (call_key, kind, state, started_at, answered_at, ended_at,
+                                    cause, cause_detail, final_status)
+                 VALUES (?1, ?2, 'ended', ?3, ?4, ?5, ?6, ?7, ?8)
+                 RETURNING id",
+            )
+            .bind(&end.key)
+            .bind(end.kind.as_str())
+            .bind(end.started_at.as_unix_ms())
+            .bind(end.answered_at.map(Timestamp::as_unix_ms))
+            .bind(end.ended_at.as_unix_ms())
+            .bind(&end.cause)
+            .bind(&end.cause_detail)
+            .bind(end.final_status.map(i64::from))
+            .fetch_one(&mut *conn)
+            .await?
+        }
+    };
+    for leg in &end.legs {
+        upsert_leg(conn, id, leg).await?;
+    }
+    Ok(id)
+}
+
 const CALL_COLUMNS: &str = "id, call_key, kind, state, started_at, answered_at, ended_at, cause, \
                             cause_detail, final_status";
 const LEG_COLUMNS: &str = "leg, sip_call_id, from_uri, to_uri, remote_addr, transport, \
@@ -310,7 +352,7 @@ const LEG_COLUMNS: &str = "leg, sip_call_id, from_uri, to_uri, remote_addr, tran
 /// first write wins (the start record saw the INVITE); for every other column a later value
 /// wins and a NULL keeps the old one.
 async fn upsert_leg(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    conn: &mut SqliteConnection,
     call_id: i64,
     leg: &CdrLeg,
 ) -> Result<(), StoreError> {
@@ -342,7 +384,7 @@ async fn upsert_leg(
     .bind(leg.ended_at.map(Timestamp::as_unix_ms))
     .bind(leg.final_status.map(i64::from))
     .bind(leg.ended_by.map(EndedBy::as_str))
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

@@ -140,6 +140,22 @@ pub struct CallEnd {
     pub legs: Vec<CdrLeg>,
 }
 
+/// One change to the records, for [`Store::write`](crate::Store::write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CdrWrite {
+    /// [`Store::call_started`](crate::Store::call_started).
+    Started(CallStart),
+    /// [`Store::call_answered`](crate::Store::call_answered).
+    Answered {
+        /// The call's key.
+        key: String,
+        /// When it was answered.
+        at: Timestamp,
+    },
+    /// [`Store::call_ended`](crate::Store::call_ended).
+    Ended(CallEnd),
+}
+
 /// A call as read back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CdrCall {

@@ -312,6 +312,26 @@ fn write_rate() {
             f64::from(n as u32) / elapsed.as_secs_f64(),
             elapsed.as_secs_f64() * 1e6 / f64::from(2 * n as u32)
         );
+        // The same records committed 16 calls at a time, as a writer that fell behind does.
+        let started = std::time::Instant::now();
+        for chunk in 0..n / 16 {
+            let mut batch = Vec::new();
+            for i in chunk * 16..(chunk + 1) * 16 {
+                let key = format!("g{i}");
+                batch.push(CdrWrite::Started(start(&key, i)));
+                batch.push(CdrWrite::Answered {
+                    key: key.clone(),
+                    at: t(i + 1),
+                });
+                batch.push(CdrWrite::Ended(end(&key, i)));
+            }
+            store.write(&batch).await.unwrap();
+        }
+        let elapsed = started.elapsed();
+        eprintln!(
+            "{n} calls (start + answer + end) 16 a commit in {elapsed:?}: {:.0} calls/s",
+            f64::from(n as u32) / elapsed.as_secs_f64(),
+        );
     });
 }
 
@@ -414,4 +434,57 @@ proptest! {
             }
         });
     }
+}
+
+#[test]
+fn a_batch_is_written_in_order_all_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let store = Store::open(dir.path()).await.unwrap();
+        store
+            .write(&[
+                CdrWrite::Started(start("one", 0)),
+                CdrWrite::Answered {
+                    key: "one".into(),
+                    at: t(50),
+                },
+                CdrWrite::Started(start("two", 10)),
+                CdrWrite::Ended(end("one", 0)),
+            ])
+            .await
+            .unwrap();
+        let calls = store.calls(&CallQuery::default()).await.unwrap();
+        let states: Vec<_> = calls.iter().map(|c| (c.key.as_str(), c.state)).collect();
+        assert_eq!(
+            states,
+            [("two", CdrState::Started), ("one", CdrState::Ended)]
+        );
+        assert_eq!(
+            calls[1].answered_at,
+            Some(t(100)),
+            "the end record's answer wins"
+        );
+        // A leg the database refuses fails the whole batch: nothing of it is kept.
+        sqlx::query(
+            "CREATE TRIGGER no_b BEFORE INSERT ON legs WHEN NEW.leg = 'b'
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let err = store
+            .write(&[
+                CdrWrite::Started(start("three", 20)),
+                CdrWrite::Ended(end("two", 10)),
+            ])
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("refused"), "{err}");
+        let calls = store.calls(&CallQuery::default()).await.unwrap();
+        let states: Vec<_> = calls.iter().map(|c| (c.key.as_str(), c.state)).collect();
+        assert_eq!(
+            states,
+            [("two", CdrState::Started), ("one", CdrState::Ended)]
+        );
+    });
 }
