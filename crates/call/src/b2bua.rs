@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 use tandem_sdp::OriginRewriter;
 use tandem_sip_core::auth::DigestClient;
 use tandem_sip_core::{ClientTxId, DialogId, Endpoint, Event, ServerTxId};
-use tandem_sip_msg::headers::{CSeq, FromHeader, MaxForwards, ToHeader};
+use tandem_sip_msg::headers::{FromHeader, MaxForwards, ToHeader};
 use tandem_sip_msg::{HeaderName, Message, Method};
 
-use crate::leg::{self, Incoming, Outgoing, TwoXx};
+use crate::leg::{self, Incoming, Outgoing};
 use crate::record::LegNotes;
 use crate::relay::{self, Body};
 use crate::timers::Timer;
@@ -144,6 +144,8 @@ pub struct B2bua {
     /// Transactions of ended calls still watched (`linger.rs`), until a `Timer::Linger`.
     pub(crate) linger_client: HashMap<ClientTxId, (CallId, crate::linger::Lingering)>,
     pub(crate) linger_server: HashMap<ServerTxId, CallId>,
+    /// The keys of those two tables, per ended call.
+    pub(crate) linger_keys: HashMap<CallId, (Vec<ClientTxId>, Vec<ServerTxId>)>,
     /// How long they are watched: 64·T1 of the endpoint.
     pub(crate) linger_for: Duration,
 }
@@ -180,6 +182,7 @@ impl B2bua {
             now: None,
             linger_client: HashMap::new(),
             linger_server: HashMap::new(),
+            linger_keys: HashMap::new(),
             linger_for: crate::linger::DEFAULT_LINGER,
         }
     }
@@ -201,6 +204,22 @@ impl B2bua {
         let mut ids: Vec<CallId> = self.calls.keys().copied().collect();
         ids.sort_unstable();
         ids
+    }
+
+    /// How many entries the controller's tables hold (calls, transactions, dialogs, timers,
+    /// and those of ended calls still watched): zero once every call ended more than
+    /// 64·T1 ago. For leak checks in tests.
+    #[doc(hidden)]
+    pub fn tracked(&self) -> usize {
+        self.calls.len()
+            + self.by_server.len()
+            + self.by_client.len()
+            + self.by_dialog.len()
+            + self.relays_in.len()
+            + self.timers.len()
+            + self.linger_client.len()
+            + self.linger_server.len()
+            + self.linger_keys.len()
     }
 
     /// The call leg A's INVITE `tx` belongs to.
@@ -517,391 +536,6 @@ impl B2bua {
         None
     }
 
-    // ----- outgoing INVITEs and leg A's answer -----
-
-    fn on_response(
-        &mut self,
-        ep: &mut Endpoint,
-        now: Instant,
-        call: CallId,
-        role: Role,
-        tx: ClientTxId,
-        response: Option<&Message>,
-    ) {
-        match role {
-            Role::Invite(side) => self.on_invite_response(ep, now, call, side, tx, response),
-            Role::Bye => {
-                if response.is_none_or(|r| r.status().is_some_and(|s| s >= 200)) {
-                    self.by_client.remove(&tx);
-                    if let Some(c) = self.calls.get_mut(&call) {
-                        c.byes_out = c.byes_out.saturating_sub(1);
-                    }
-                    self.maybe_finish(call);
-                }
-            }
-            Role::Relay => self.on_relay_response(ep, now, call, tx, response),
-        }
-    }
-
-    /// A response (or `None`: no answer) to the INVITE of outgoing leg `side`.
-    fn on_invite_response(
-        &mut self,
-        ep: &mut Endpoint,
-        now: Instant,
-        call: CallId,
-        side: Leg,
-        tx: ClientTxId,
-        response: Option<&Message>,
-    ) {
-        let status = response.and_then(Message::status);
-        match (status, response) {
-            (Some(100..=199), Some(r)) => self.on_provisional(ep, now, call, side, r),
-            (Some(s @ 200..=299), Some(r)) => {
-                self.disarm(call, Timer::Ring(side));
-                self.note_final(call, side, s, now);
-                self.on_2xx(ep, now, call, side, r);
-            }
-            (Some(401 | 407), Some(r)) if self.retry_auth(ep, now, call, side, tx, r) => {}
-            _ => {
-                self.disarm(call, Timer::Ring(side));
-                if let Some(s) = status {
-                    self.note_final(call, side, s, now);
-                }
-                let by = if status.is_some() {
-                    EndedBy::Remote
-                } else {
-                    EndedBy::Lost
-                };
-                self.note_end(call, side, by);
-                let Some(c) = self.calls.get_mut(&call) else {
-                    return;
-                };
-                if let Some(o) = c.outgoing(side) {
-                    o.finish();
-                }
-                if c.state == CallState::Establishing {
-                    self.on_leg_failed(ep, now, call, side, status, response);
-                }
-                self.maybe_finish(call);
-            }
-        }
-    }
-
-    /// Re-sends the INVITE of `side` with its credentials; whether it did.
-    fn retry_auth(
-        &mut self,
-        ep: &mut Endpoint,
-        now: Instant,
-        call: CallId,
-        side: Leg,
-        tx: ClientTxId,
-        r: &Message,
-    ) -> bool {
-        if self.state(call) != CallState::Establishing {
-            return false;
-        }
-        let digest = self
-            .digest
-            .get_or_insert_with(|| DigestClient::new(session_id(ep)));
-        let Some(new_tx) = self
-            .calls
-            .get_mut(&call)
-            .and_then(|c| c.outgoing(side))
-            .and_then(|o| o.retry_auth(ep, now, digest, r))
-        else {
-            return false;
-        };
-        self.by_client.remove(&tx);
-        self.by_client.insert(new_tx, (call, Role::Invite(side)));
-        true
-    }
-
-    /// The INVITE of `side` failed with `status` (`None`: no answer) while establishing.
-    fn on_leg_failed(
-        &mut self,
-        ep: &mut Endpoint,
-        now: Instant,
-        call: CallId,
-        side: Leg,
-        status: Option<u16>,
-        response: Option<&Message>,
-    ) {
-        let (code, phrase) = relay::map_failure(status);
-        let phrase = phrase.map_or_else(
-            || response.map(relay::reason_phrase).unwrap_or_default(),
-            str::to_owned,
-        );
-        let cause = match status {
-            Some(s) => EndCause::Rejected {
-                status: s,
-                relayed: code,
-            },
-            None => EndCause::NoAnswer,
-        };
-        self.begin_end(call, cause);
-        if side == Leg::A {
-            // An originated call's first party failed: there is no second leg yet.
-            return;
-        }
-        // A bridged call's leg A gets `code`; an originated call's first party, answered
-        // already, gets a rejecting answer and BYE with it as the reason.
-        self.abort_establishing(ep, now, call, code, &phrase);
-    }
-
-    fn on_provisional(
-        &mut self,
-        ep: &mut Endpoint,
-        now: Instant,
-        call: CallId,
-        side: Leg,
-        r: &Message,
-    ) {
-        let Some(c) = self.calls.get_mut(&call) else {
-            return;
-        };
-        let Some(o) = c.outgoing(side) else {
-            return;
-        };
-        o.provisional = true;
-        if o.cancel_pending {
-            // §9.1: the CANCEL waited for this provisional response (100 included).
-            o.cancel_pending = false;
-            let _ = ep.cancel(now, o.tx);
-            return;
-        }
-        // 100 is hop-by-hop (§16.7 step 5): leg A had the endpoint's own.
-        if r.status() == Some(100) || c.state != CallState::Establishing {
-            return;
-        }
-        let Some(a) = c.incoming() else {
-            return;
-        };
-        if a.final_sent {
-            return;
-        }
-        let a_tx = a.tx;
-        // 18x relayed with the early-media SDP under Tandem's origin for leg A.
-        let Ok(body) = relay::relay_body(&mut c.rw_a, r) else {
-            return;
-        };
-        let status = r.status().unwrap_or(180);
-        let Ok(mut m) = ep.make_response(a_tx, status, &relay::reason_phrase(r)) else {
-            return;
-        };
-        if relay::copy_allowed(r, &mut m, &c.pass_through).is_err()
-            || relay::set_body(&mut m, body).is_err()
-        {
-            return;
-        }
-        let early_media = !r.body().is_empty();
-        let a_offer = c.incoming().is_some_and(|a| a.offer);
-        if ep.respond(now, a_tx, m).is_ok() && early_media {
-            // Early media: the answer (or, for a late offer, an offer) reached leg A.
-            self.note_media(call, media_state(a_offer));
-        }
-        self.note_dialog_a(ep, call);
-    }
-
-    fn on_2xx(&mut self, ep: &mut Endpoint, now: Instant, call: CallId, side: Leg, r: &Message) {
-        let Some(c) = self.calls.get_mut(&call) else {
-            return;
-        };
-        let cseq = r.typed::<CSeq>().ok().flatten().map_or(0, |c| c.seq);
-        let Some(o) = c.outgoing(side) else {
-            return;
-        };
-        let d = match o.on_2xx(ep, ep.dialog_of_response(r), cseq, r) {
-            TwoXx::First(d) => d,
-            TwoXx::Absorbed => return,
-            TwoXx::Fork(d) => {
-                // Another fork answered too: it was ACKed, end it (§13.2.2.4).
-                let reason = Reason::new(200, "Call completed elsewhere");
-                self.bye_dialog(ep, now, call, d, &reason);
-                return;
-            }
-            TwoXx::NoDialog => {
-                // A 2xx that names no dialog (no To tag): nothing to ACK or relay.
-                if c.state == CallState::Establishing {
-                    let cause = EndCause::Failed("a 2xx without To tag".into());
-                    self.begin_end(call, cause);
-                    self.abort_establishing(ep, now, call, 502, "Bad Gateway");
-                }
-                self.maybe_finish(call);
-                return;
-            }
-        };
-        match side {
-            Leg::A => c.dialog_a = Some(d),
-            Leg::B => c.dialog_b = Some(d),
-        }
-        self.by_dialog.insert(d, (call, side));
-        match (&c.a, side) {
-            (LegA::In(_), _) => self.on_b_2xx(ep, now, call, d, cseq, r),
-            (LegA::Out(_), Leg::A) => self.on_first_2xx(ep, now, call, cseq, r),
-            (LegA::Out(_), Leg::B) => self.on_second_2xx(ep, now, call, d, cseq, r),
-        }
-    }
-
-    /// ACKs the 2xx of `side`'s INVITE without body.
-    pub(crate) fn ack_now(
-        &mut self,
-        ep: &mut Endpoint,
-        call: CallId,
-        side: Leg,
-        d: DialogId,
-        cseq: u32,
-    ) {
-        let _ = ep.ack_2xx(d, cseq, None);
-        if let Some(o) = self.calls.get_mut(&call).and_then(|c| c.outgoing(side)) {
-            o.acked = Some(cseq);
-        }
-    }
-
-    /// Leg B's first 2xx of a bridged call (dialog `d`).
-    fn on_b_2xx(
-        &mut self,
-        ep: &mut Endpoint,
-        now: Instant,
-        call: CallId,
-        d: DialogId,
-        cseq: u32,
-        r: &Message,
-    ) {
-        let Some(c) = self.calls.get_mut(&call) else {
-            return;
-        };
-        let a = c.incoming().map(|a| (a.tx, a.offer, a.final_sent));
-        let Some((a_tx, a_offer, a_final)) = a else {
-            return;
-        };
-        if c.state != CallState::Establishing || a_final {
-            // The call ended meanwhile (CANCEL crossed the 2xx, §9.1): ACK and BYE.
-            self.ack_now(ep, call, Leg::B, d, cseq);
-            self.bye(
-                ep,
-                now,
-                call,
-                Leg::B,
-                &Reason::new(487, "Request Terminated"),
-            );
-            self.maybe_finish(call);
-            return;
-        }
-        let Ok(body) = relay::relay_body(&mut c.rw_a, r) else {
-            self.ack_now(ep, call, Leg::B, d, cseq);
-            self.begin_end(call, EndCause::Failed("leg B's SDP does not parse".into()));
-            self.answer_a(ep, now, call, 502, "Bad Gateway");
-            self.bye(
-                ep,
-                now,
-                call,
-                Leg::B,
-                &Reason::new(488, "Not Acceptable Here"),
-            );
-            self.maybe_finish(call);
-            return;
-        };
-        let late = !(a_offer || matches!(body, Body::None));
-        let status = r.status().unwrap_or(200);
-        let sent = ep
-            .make_response(a_tx, status, &relay::reason_phrase(r))
-            .ok()
-            .and_then(|mut m| {
-                relay::copy_allowed(r, &mut m, &c.pass_through).ok()?;
-                relay::set_body(&mut m, body).ok()?;
-                ep.respond(now, a_tx, m).ok()
-            });
-        if let Some(a) = c.incoming() {
-            a.final_sent = true;
-        }
-        if late {
-            // Late offer: the 2xx carries B's offer; the answer comes in A's ACK.
-            if let Some(b) = c.b.as_mut() {
-                b.ack_pending = Some(cseq);
-                b.offer = Some(bytes::Bytes::copy_from_slice(r.body()));
-            }
-        } else {
-            // Early offer: B's 2xx carries the answer; ACK it now.
-            self.ack_now(ep, call, Leg::B, d, cseq);
-        }
-        if sent.is_none() {
-            // Leg A is gone (its transaction ended): end leg B.
-            if late {
-                self.ack_now(ep, call, Leg::B, d, cseq);
-            }
-            self.begin_end(call, EndCause::Cancelled);
-            self.bye(
-                ep,
-                now,
-                call,
-                Leg::B,
-                &Reason::new(487, "Request Terminated"),
-            );
-            self.maybe_finish(call);
-            return;
-        }
-        self.note_final(call, Leg::A, status, now);
-        if !r.body().is_empty() {
-            self.note_media(call, media_state(!late));
-        }
-        self.note_dialog_a(ep, call);
-        self.note_flow(ep, call, Leg::B);
-        self.on_answered(now, call);
-    }
-
-    /// Both legs are answered: the call is Established and its duration limit starts.
-    pub(crate) fn on_answered(&mut self, now: Instant, call: CallId) {
-        if let Some(c) = self.calls.get_mut(&call) {
-            c.answered = Some(now);
-        }
-        if let Some(limit) = self.calls.get(&call).and_then(|c| c.max_duration) {
-            self.arm(call, Timer::MaxDuration, now + limit);
-        }
-        self.set_state(call, CallState::Established);
-    }
-
-    fn on_a_ack(&mut self, ep: &mut Endpoint, call: CallId, ack: &Message) {
-        let Some(c) = self.calls.get_mut(&call) else {
-            return;
-        };
-        let d = c.dialog_b;
-        let Some(b) = c.b.as_mut() else {
-            return;
-        };
-        let (Some(cseq), Some(d)) = (b.ack_pending.take(), d) else {
-            return;
-        };
-        b.acked = Some(cseq);
-        b.offer = None;
-        // Late offer: A's ACK carries the answer; B's ACK carries it under Tandem's origin.
-        let body = relay::relay_body(&mut c.rw_b, ack).unwrap_or(Body::None);
-        let body = match &body {
-            Body::Some(ct, bytes) => Some((ct.as_str(), bytes.clone())),
-            Body::None => None,
-        };
-        let answered = body.is_some();
-        let _ = ep.ack_2xx(d, cseq, body);
-        if answered {
-            self.note_media(call, MediaFlowState::Connected);
-        }
-    }
-
-    fn on_a_cancelled(&mut self, ep: &mut Endpoint, now: Instant, call: CallId) {
-        // §9.2: the endpoint already answered 487 on leg A.
-        if let Some(a) = self.calls.get_mut(&call).and_then(Call::incoming) {
-            a.final_sent = true;
-        }
-        self.note_end(call, Leg::A, EndedBy::Remote);
-        if let Some(now) = self.now {
-            self.note_final(call, Leg::A, 487, now);
-        }
-        if self.state(call) == CallState::Establishing {
-            self.begin_end(call, EndCause::Cancelled);
-            self.cancel_leg(ep, now, call, Leg::B);
-        }
-        self.maybe_finish(call);
-    }
-
     // ----- helpers shared with the in-dialog relay -----
 
     /// CANCEL the INVITE of outgoing leg `side` now, or as soon as it has a provisional
@@ -993,7 +627,7 @@ impl B2bua {
     }
 
     /// Registers leg A's dialog once Tandem's response created it.
-    fn note_dialog_a(&mut self, ep: &Endpoint, call: CallId) {
+    pub(crate) fn note_dialog_a(&mut self, ep: &Endpoint, call: CallId) {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
@@ -1051,10 +685,25 @@ impl B2bua {
         for (timer, at) in &c.deadlines {
             self.timers.remove(&(*at, call, *timer));
         }
-        self.by_server.retain(|_, id| *id != call);
-        self.by_client.retain(|_, (id, _)| *id != call);
-        self.by_dialog.retain(|_, (id, _)| *id != call);
-        self.relays_in.retain(|_, (id, _)| *id != call);
+        // Every table entry of the call, found from the call itself (no scan).
+        match &c.a {
+            LegA::In(i) => {
+                self.by_server.remove(&i.tx);
+            }
+            LegA::Out(o) => {
+                self.by_client.remove(&o.tx);
+            }
+        }
+        if let Some(b) = &c.b {
+            self.by_client.remove(&b.tx);
+        }
+        for (far, relay) in &c.relays {
+            self.by_client.remove(far);
+            self.relays_in.remove(&relay.near_tx);
+        }
+        for d in [c.dialog_a, c.dialog_b].into_iter().flatten() {
+            self.by_dialog.remove(&d);
+        }
         self.events.push_back(CallEvent::StateChanged {
             call,
             state: CallState::Terminated,
@@ -1066,15 +715,6 @@ impl B2bua {
         let now = self.now.unwrap_or(c.started);
         self.linger(call, c, now);
         self.events.push_back(CallEvent::Ended { call, cause });
-    }
-}
-
-/// The hint once SDP reached the other leg: an answer connects, an offer only connects.
-fn media_state(answer: bool) -> MediaFlowState {
-    if answer {
-        MediaFlowState::Connected
-    } else {
-        MediaFlowState::Connecting
     }
 }
 

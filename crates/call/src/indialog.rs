@@ -18,7 +18,7 @@ pub(crate) struct Relay {
     /// The leg that sent the request.
     near: Leg,
     /// Its server transaction on the near leg.
-    near_tx: ServerTxId,
+    pub(crate) near_tx: ServerTxId,
     method: Method,
     /// The near request carried a body (for INVITE: an offer; else a late offer, whose
     /// answer comes in the near leg's ACK).

@@ -97,6 +97,7 @@
 
 mod b2bua;
 mod indialog;
+mod invite;
 mod leg;
 mod linger;
 mod originate;

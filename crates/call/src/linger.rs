@@ -32,30 +32,45 @@ impl B2bua {
     /// Keeps the transactions of `call` (being forgotten) until 64·T1 after `now`.
     pub(crate) fn linger(&mut self, call: CallId, c: Call, now: Instant) {
         let Call { a, b, relays, .. } = c;
+        let mut clients = Vec::with_capacity(2 + relays.len());
+        let mut servers = Vec::with_capacity(1 + relays.len());
         match a {
-            LegA::In(i) => {
-                self.linger_server.insert(i.tx, call);
-            }
+            LegA::In(i) => servers.push(i.tx),
             LegA::Out(o) => {
+                clients.push(o.tx);
                 self.linger_client
                     .insert(o.tx, (call, Lingering::Invite(Box::new(o))));
             }
         }
         if let Some(o) = b {
+            clients.push(o.tx);
             self.linger_client
                 .insert(o.tx, (call, Lingering::Invite(Box::new(o))));
         }
-        for tx in relays.into_keys() {
+        for (tx, relay) in relays {
+            clients.push(tx);
+            servers.push(relay.near_tx);
             self.linger_client.insert(tx, (call, Lingering::Other));
         }
+        for tx in &servers {
+            self.linger_server.insert(*tx, call);
+        }
+        self.linger_keys.insert(call, (clients, servers));
         let at = now + self.linger_for;
         self.timers.insert((at, call, Timer::Linger));
     }
 
     /// Forgets what was kept of `call`.
     pub(crate) fn forget(&mut self, call: CallId) {
-        self.linger_client.retain(|_, (id, _)| *id != call);
-        self.linger_server.retain(|_, id| *id != call);
+        let Some((clients, servers)) = self.linger_keys.remove(&call) else {
+            return;
+        };
+        for tx in clients {
+            self.linger_client.remove(&tx);
+        }
+        for tx in servers {
+            self.linger_server.remove(&tx);
+        }
     }
 
     /// An event for a transaction of an ended call: handled (`None`) or handed back.
@@ -114,6 +129,9 @@ impl B2bua {
         match sent {
             Ok(bye_tx) => {
                 self.linger_client.insert(bye_tx, (call, Lingering::Other));
+                if let Some((clients, _)) = self.linger_keys.get_mut(&call) {
+                    clients.push(bye_tx);
+                }
             }
             Err(_) => {
                 ep.terminate_dialog(d);

@@ -501,6 +501,11 @@ impl B2bWorld {
             assert_eq!(ep.dialog_count(), 0, "node {n:?} holds dialogs");
         }
         assert_eq!(self.b2b.borrow().calls(), 0);
+        assert_eq!(
+            self.b2b.borrow().tracked(),
+            0,
+            "the controller forgot everything"
+        );
     }
 }
 
