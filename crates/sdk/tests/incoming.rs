@@ -229,3 +229,25 @@ async fn terminating_an_incoming_call_declines_it_with_a_reason() {
     .await
     .expect("test timed out");
 }
+
+#[tokio::test]
+async fn a_full_incoming_queue_answers_503_with_retry_after() {
+    tokio::time::timeout(TEST, async {
+        let (ep, mut calls, tandem) = common::endpoint_with(|s| s.incoming_queue = 1).await;
+        let mut first = Caller::new(tandem).await;
+        let mut second = Caller::new(tandem).await;
+        first.invite().await;
+        // The first waits in the queue (nobody takes it yet); the second finds it full.
+        second.invite().await;
+        let busy = second.final_response().await;
+        assert_eq!(busy.status(), Some(503));
+        assert!(busy.header("Retry-After").is_some());
+        let call = calls.next().await.unwrap();
+        assert_eq!(call.from(), format!("sip:alice@{}", first.peer.addr));
+        call.decline(486, "Busy Here").await.unwrap();
+        assert_eq!(first.final_response().await.status(), Some(486));
+        ep.shutdown().await.unwrap();
+    })
+    .await
+    .expect("test timed out");
+}
