@@ -243,6 +243,8 @@ pub(crate) enum Command {
         id: u64,
         reply: oneshot::Sender<Option<tandem_call::CallInfo>>,
     },
+    /// How many calls the driver holds (undecided, establishing, live, ending).
+    Count { reply: oneshot::Sender<usize> },
     /// Refuse new calls and end the live ones; reply when none is left.
     Shutdown { reply: oneshot::Sender<()> },
 }
@@ -748,6 +750,9 @@ impl SipApp for SdkApp {
                     _ => None,
                 };
                 let _ = reply.send(info);
+            }
+            Command::Count { reply } => {
+                let _ = reply.send(self.calls.len());
             }
             Command::Shutdown { reply } => self.shutdown(ep, now, reply),
         }

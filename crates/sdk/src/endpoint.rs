@@ -206,6 +206,15 @@ impl Endpoint {
         BackToBackCall::originate(Arc::clone(&self.link), first, second)
     }
 
+    /// How many calls the endpoint holds now: undecided incoming calls and back-to-back calls
+    /// until they are `Terminated` (0 once the endpoint has stopped).
+    pub async fn active_calls(&self) -> usize {
+        self.link
+            .ask(|reply| Command::Count { reply })
+            .await
+            .unwrap_or(0)
+    }
+
     /// The addresses bound, per transport.
     pub fn local_addrs(&self) -> &[(Transport, SocketAddr)] {
         &self.local_addrs

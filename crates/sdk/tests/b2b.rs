@@ -217,6 +217,7 @@ async fn dropping_the_last_handle_terminates_the_call() {
         callee.ok(&bye_b).await;
         let record = observer.ended().await;
         assert_eq!(record.cause, EndCause::BackToBack(B2bEndCause::Terminated));
+        assert_eq!(ep.active_calls().await, 0, "nothing left behind");
         ep.shutdown().await.unwrap();
     })
     .await

@@ -61,9 +61,11 @@ async fn dropped_incoming_call_is_declined_480() {
         caller.invite().await;
         let call = calls.next().await.unwrap();
         let observer = call.call().clone();
+        assert_eq!(ep.active_calls().await, 1);
         drop(call);
         assert_eq!(caller.final_response().await.status(), Some(480));
         assert_eq!(observer.ended().await.cause, EndCause::Abandoned);
+        assert_eq!(ep.active_calls().await, 0, "nothing left behind");
         ep.shutdown().await.unwrap();
     })
     .await
