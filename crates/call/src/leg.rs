@@ -312,3 +312,65 @@ pub(crate) fn send_invite(
     let tx = send(ep, now, m, &targets(settings))?;
     Ok((tx, call_id))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn ack_rebuilt_from_a_2xx_follows_its_route_set() {
+        let raw = "SIP/2.0 200 OK\r\n\
+            Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\n\
+            Record-Route: <sip:p1.example.com;lr>\r\n\
+            Record-Route: <sip:p2.example.com;lr>\r\n\
+            From: <sip:a@example.com>;tag=a1\r\n\
+            To: <sip:b@example.com>;tag=b1\r\n\
+            Call-ID: c1\r\n\
+            CSeq: 42 INVITE\r\n\
+            Contact: <sip:b@192.0.2.2:5062>\r\n\
+            Content-Length: 0\r\n\r\n";
+        let r = Message::parse(Bytes::from_static(raw.as_bytes()), &Default::default()).unwrap();
+        let ack = ack_for(&r).unwrap();
+        assert_eq!(ack.method(), Some(Method::Ack));
+        assert_eq!(ack.request_line().unwrap().uri, "sip:b@192.0.2.2:5062");
+        let routes: Vec<String> = ack.values(&HeaderName::Route).map(relay::unfold).collect();
+        assert_eq!(
+            routes,
+            ["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr>"],
+            "§12.1.2: the route set is the Record-Route reversed"
+        );
+        assert_eq!(
+            relay::unfold(ack.value(&HeaderName::CSeq).unwrap()),
+            "42 ACK"
+        );
+        assert_eq!(
+            relay::unfold(ack.value(&HeaderName::To).unwrap()),
+            "<sip:b@example.com>;tag=b1"
+        );
+        assert!(
+            ack.value(&HeaderName::Via).is_none(),
+            "the endpoint adds the Via"
+        );
+    }
+
+    #[test]
+    fn realm_filter() {
+        let c = "Digest realm=\"x.test\", nonce=\"n\", algorithm=MD5";
+        assert!(realm_matches(c, None));
+        assert!(realm_matches(c, Some("x.test")));
+        assert!(!realm_matches(c, Some("y.test")));
+        assert!(!realm_matches("Basic realm=\"x.test\"", Some("y.test")));
+    }
+
+    #[test]
+    fn credentials_are_not_printed() {
+        let c = Credentials::new("alice", "secret").for_realm("x.test");
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("alice"),
+            "{shown}"
+        );
+        assert!(shown.contains("x.test"));
+    }
+}

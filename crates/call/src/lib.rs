@@ -18,7 +18,7 @@
 //! when it is due. The loop feeds it every endpoint event and drains its call events:
 //!
 //! ```
-//! use std::time::Instant;
+//! use std::time::{Duration, Instant};
 //! use tandem_call::{B2bua, CallEvent, CallSettings};
 //! use tandem_sip_core::{Endpoint, Event, Flow};
 //! use tandem_sip_msg::{Method, Uri};
@@ -34,17 +34,26 @@
 //!     if let Some(Event::Request { tx, request, .. }) = b2b.handle_event(ep, now, event) {
 //!         if request.method() == Some(Method::Invite) {
 //!             let target = Uri::parse("sip:agent@192.0.2.20").unwrap();
-//!             let settings = CallSettings::new(agent, target);
+//!             let settings = CallSettings::new(agent, target)
+//!                 .with_ring_timeout(Duration::from_secs(30))
+//!                 .with_max_duration(Duration::from_secs(4 * 3600));
 //!             if b2b.establish(ep, now, tx, &request, settings).is_err() {
 //!                 let _ = ep.reply(now, tx, 500, "Server Internal Error");
 //!             }
 //!         }
 //!     }
 //!     while let Some(e) = b2b.poll_event() {
-//!         if let CallEvent::Ended { call, cause } = e {
-//!             println!("{call:?} ended: {cause:?}"); // write the CDR
+//!         match e {
+//!             CallEvent::Record(cdr) => println!("CDR: {cdr:?}"), // one row per call and leg
+//!             CallEvent::Ended { call, cause } => println!("{call:?} ended: {cause:?}"),
+//!             _ => {}
 //!         }
 //!     }
+//! }
+//!
+//! // And when `b2b.poll_timeout()` is due:
+//! fn on_timer(b2b: &mut B2bua, ep: &mut Endpoint, now: Instant) {
+//!     b2b.handle_timeout(ep, now);
 //! }
 //! ```
 //!
