@@ -101,8 +101,8 @@
 //! - 3xx on leg B is not followed (mapped to 480); REFER is answered 501 (scenario S2).
 //! - The incoming leg has no settings of its own: its session timer is the endpoint's, and
 //!   ring timeouts and maximum durations come from leg B's settings.
-//! - The ACK of a relayed re-INVITE that arrives after the call ended, and a 2xx to a
-//!   relayed re-INVITE after the call ended, are absorbed without an ACK being rebuilt.
+//! - A 2xx to a relayed re-INVITE that arrives after the call ended is absorbed without an
+//!   ACK (the dialogs are gone by then); one during the call is ACKed as usual.
 
 mod b2bua;
 mod indialog;

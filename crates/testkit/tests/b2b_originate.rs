@@ -139,3 +139,30 @@ fn second_party_hangs_up() {
     assert_eq!(t.ended(), Some(EndCause::CalleeHangUp));
     t.assert_drained();
 }
+
+#[test]
+fn shorter_maximum_duration_of_the_two_legs_applies() {
+    let mut t = setup_originate(193, Callee::Rings, Callee::Rings);
+    t.originate(|first, second| {
+        first.max_duration = Some(std::time::Duration::from_secs(60));
+        second.max_duration = Some(std::time::Duration::from_secs(30));
+    })
+    .unwrap();
+    t.run(200);
+    let (first, tandem, second) = (t.caller, t.tandem, t.callee);
+    t.answer_on(first, A_OFFER);
+    t.run(200);
+    t.answer_on(second, B_ANSWER);
+    t.run(200);
+    let up = t.times(tandem, first, "ACK")[0];
+    t.run(31_000);
+    let bye = t.times(tandem, first, "BYE")[0];
+    assert!(
+        bye - up <= std::time::Duration::from_secs(30),
+        "{:?}",
+        bye - up
+    );
+    assert_eq!(t.labels(tandem, second), ["INVITE", "ACK", "BYE"]);
+    assert_eq!(t.ended(), Some(EndCause::MaxDuration));
+    t.assert_drained();
+}
