@@ -223,3 +223,34 @@ async fn dropping_the_last_handle_terminates_the_call() {
     .await
     .expect("test timed out");
 }
+
+#[tokio::test]
+async fn info_is_relayed_mid_call() {
+    tokio::time::timeout(TEST, async {
+        let (ep, mut calls, tandem) = common::endpoint().await;
+        let mut caller = Caller::new(tandem).await;
+        let mut callee = Callee::new().await;
+        let (b2b, _changes) = establish(&mut caller, &mut callee, &mut calls).await;
+
+        // DTMF as SIP INFO (application/dtmf-relay): relayed without application code.
+        let dtmf = "Signal=5\r\nDuration=160\r\n";
+        caller
+            .request("INFO", 2, "application/dtmf-relay", dtmf)
+            .await;
+        let (info, _) = callee.peer.recv_request("INFO").await;
+        assert_eq!(info.body(), dtmf);
+        callee.ok(&info).await;
+        assert_eq!(caller.peer.recv_final("INFO").await.status(), Some(200));
+
+        callee.bye().await;
+        let (bye, from) = caller.peer.recv_request("BYE").await;
+        caller
+            .peer
+            .send(from, &common::response(&bye, 200, "OK", None, None, None))
+            .await;
+        b2b.ended().await;
+        ep.shutdown().await.unwrap();
+    })
+    .await
+    .expect("test timed out");
+}

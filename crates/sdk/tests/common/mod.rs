@@ -281,6 +281,23 @@ impl Caller {
         r
     }
 
+    /// An in-dialog request (`method`, CSeq `cseq`) with a body of `content_type`.
+    pub async fn request(&self, method: &str, cseq: u32, content_type: &str, body: &str) {
+        let a = self.peer.addr;
+        let m = format!(
+            "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {a};branch=z9hG4bK-{cseq}-{id};rport\r\n\
+             From: {from}\r\nTo: {to}\r\nCall-ID: {id}\r\nCSeq: {cseq} {method}\r\n\
+             Max-Forwards: 70\r\nContent-Type: {content_type}\r\n\
+             Content-Length: {len}\r\n\r\n{body}",
+            uri = self.remote_target.as_deref().unwrap(),
+            from = self.from(),
+            to = self.to.as_deref().unwrap(),
+            id = self.call_id,
+            len = body.len(),
+        );
+        self.peer.send(self.tandem, &m).await;
+    }
+
     pub async fn bye(&self) {
         let a = self.peer.addr;
         let m = format!(
