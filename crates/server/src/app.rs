@@ -185,6 +185,9 @@ impl App {
                 }
                 for call_id in gone {
                     warn!(%call_id, "2xx never acknowledged; leaving the room");
+                    if let Some(cdr) = &mut self.cdr {
+                        cdr.room_left(&call_id, crate::cdr::RoomExit::AckTimeout);
+                    }
                     self.leave(&call_id);
                 }
             }
@@ -218,6 +221,9 @@ impl App {
             Some(Method::Register) => self.register(ep, now, tx, request, flow),
             Some(Method::Bye) if in_dialog && self.calls.contains_key(&call_id) => {
                 self.leave(&call_id);
+                if let Some(cdr) = &mut self.cdr {
+                    cdr.room_left(&call_id, crate::cdr::RoomExit::HangUp);
+                }
                 info!(%call_id, "call left its room");
                 ep.reply(now, tx, 200, "OK")
             }
@@ -466,6 +472,9 @@ impl App {
         ok.set_body(Some("application/sdp"), Bytes::from(answer))?;
         ep.respond(now, tx, ok)?;
         info!(%call_id, %room, codec = ?chosen.codec, "call joined room");
+        if let Some(cdr) = &mut self.cdr {
+            cdr.room_joined(&call_id, request, flow);
+        }
         self.calls.insert(call_id, RoomCall { room, invite: tx });
         Ok(())
     }

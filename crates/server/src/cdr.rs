@@ -41,6 +41,17 @@ pub(crate) struct CdrSink {
     next: u64,
     /// Calls started and not yet ended.
     live: HashMap<CallId, Live>,
+    /// Calls in a conference room, by SIP Call-ID.
+    rooms: HashMap<String, Live>,
+}
+
+/// How a call left its conference room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RoomExit {
+    /// The caller sent BYE.
+    HangUp,
+    /// The caller never acknowledged Tandem's 2xx (RFC 3261 §13.3.1.4).
+    AckTimeout,
 }
 
 #[derive(Debug)]
@@ -68,6 +79,7 @@ impl CdrSink {
             run,
             next: 1,
             live: HashMap::new(),
+            rooms: HashMap::new(),
         };
         (sink, CdrWriter { task })
     }
@@ -95,6 +107,64 @@ impl CdrSink {
                 answered: None,
             },
         );
+    }
+
+    /// A call joined a conference room: Tandem answered `invite` (received on `flow`) with
+    /// 200 at once, so the row starts answered.
+    pub(crate) fn room_joined(&mut self, sip_call_id: &str, invite: &Message, flow: Flow) {
+        let started = Timestamp::now();
+        let key = self.next_key();
+        let leg_a = CdrLeg {
+            started_at: Some(started),
+            answered_at: Some(started),
+            final_status: Some(200),
+            ..leg_of_request(LegName::A, invite, flow)
+        };
+        self.send(CdrWrite::Started(CallStart {
+            key: key.clone(),
+            kind: CallKind::Conference,
+            started_at: started,
+            legs: vec![leg_a],
+        }));
+        self.send(CdrWrite::Answered {
+            key: key.clone(),
+            at: started,
+        });
+        self.rooms.insert(
+            sip_call_id.to_owned(),
+            Live {
+                key,
+                started,
+                answered: Some(started),
+            },
+        );
+    }
+
+    /// A conference call left its room.
+    pub(crate) fn room_left(&mut self, sip_call_id: &str, exit: RoomExit) {
+        let Some(live) = self.rooms.remove(sip_call_id) else {
+            return;
+        };
+        let ended_at = Timestamp::now();
+        let (cause, ended_by) = match exit {
+            RoomExit::HangUp => ("caller_hang_up", EndedBy::Remote),
+            RoomExit::AckTimeout => ("ack_timeout", EndedBy::Lost),
+        };
+        self.send(CdrWrite::Ended(CallEnd {
+            key: live.key,
+            kind: CallKind::Conference,
+            started_at: live.started,
+            answered_at: live.answered,
+            ended_at,
+            cause: cause.to_owned(),
+            cause_detail: None,
+            final_status: Some(200),
+            legs: vec![CdrLeg {
+                ended_at: Some(ended_at),
+                ended_by: Some(ended_by),
+                ..CdrLeg::new(LegName::A)
+            }],
+        }));
     }
 
     /// Every event of the call layer goes through here: answers of the calls
@@ -473,12 +543,12 @@ where
     }
 }
 
-/// One line per call: id, start, duration of the answered part, state, status, cause,
+/// One line per call: id, start, kind, duration of the answered part, state, status, cause,
 /// caller and callee (leg A's From and To).
 fn table(calls: &[CdrCall]) -> String {
     let mut out = format!(
-        "{:>6}  {:<24}  {:>9}  {:<8}  {:>6}  {:<16}  {}",
-        "ID", "STARTED", "TALK", "STATE", "STATUS", "CAUSE", "FROM -> TO"
+        "{:>6}  {:<24}  {:<10}  {:>9}  {:<8}  {:>6}  {:<16}  {}",
+        "ID", "STARTED", "KIND", "TALK", "STATE", "STATUS", "CAUSE", "FROM -> TO"
     );
     for c in calls {
         let a = c.legs.iter().find(|l| l.leg == LegName::A);
@@ -487,9 +557,10 @@ fn table(calls: &[CdrCall]) -> String {
             _ => "-".to_owned(),
         };
         out.push_str(&format!(
-            "\n{:>6}  {:<24}  {:>9}  {:<8}  {:>6}  {:<16}  {} -> {}",
+            "\n{:>6}  {:<24}  {:<10}  {:>9}  {:<8}  {:>6}  {:<16}  {} -> {}",
             c.id,
             c.started_at.to_string(),
+            c.kind.as_str(),
             talk,
             c.state.as_str(),
             c.final_status.map_or("-".to_owned(), |s| s.to_string()),

@@ -43,7 +43,7 @@ pub(crate) enum Command {
 /// `tandem cdr ...`
 #[derive(Debug, Subcommand)]
 pub(crate) enum CdrCommand {
-    /// The newest calls first: id, start, talk time, state, final status, cause, parties.
+    /// The newest calls first: id, start, kind, talk time, state, final status, cause, parties.
     List {
         /// The data folder `tandem serve` was given.
         #[arg(long, default_value = "./data")]

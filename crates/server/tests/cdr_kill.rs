@@ -3,7 +3,7 @@
 //!
 //! The real `tandem serve` relays calls from a UAC written here on a plain UDP socket to a
 //! scripted UAS (another UDP socket, on its own thread). Some calls complete (caller hangs
-//! up, callee hangs up, callee busy), one is left talking, then the server gets SIGKILL
+//! up, callee hangs up, callee busy, a conference room call), one is left talking, then the server gets SIGKILL
 //! (`Child::kill`) and the database is opened as the process left it: every call that had
 //! ended is there with both legs, their codes and the cause; the call in progress is a row
 //! with no end.
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tandem_store::{CallQuery, CdrCall, CdrState, EndedBy, LegName, Store};
+use tandem_store::{CallKind, CallQuery, CdrCall, CdrState, EndedBy, LegName, Store};
 
 const SDP: &str = "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
                    m=audio 40000 RTP/AVP 0\r\n";
@@ -327,6 +327,10 @@ fn records_of_ended_calls_survive_kill_9() {
     uac.answer_bye();
     let mut uac = Uac::new(server.udp, "busy");
     assert_eq!(uac.invite("busy"), 486);
+    // A call to a conference room on Tandem's mixer: one leg.
+    let mut uac = Uac::new(server.udp, "conference");
+    assert_eq!(uac.invite("conf-room"), 200);
+    assert_eq!(uac.bye("conf-room"), 200);
     // And one still talking when the server dies.
     let mut talking = Uac::new(server.udp, "talking");
     assert_eq!(talking.invite("bob"), 200);
@@ -337,7 +341,7 @@ fn records_of_ended_calls_survive_kill_9() {
     loop {
         let calls = calls(&data);
         let ended = calls.iter().filter(|c| c.ended_at.is_some()).count();
-        if ended == 5 && calls.len() == 6 {
+        if ended == 6 && calls.len() == 7 {
             break;
         }
         assert!(
@@ -355,7 +359,7 @@ fn records_of_ended_calls_survive_kill_9() {
     uas_thread.join().unwrap();
 
     let calls = calls(&data);
-    assert_eq!(calls.len(), 6, "{calls:#?}");
+    assert_eq!(calls.len(), 7, "{calls:#?}");
     let by_leg_a = |id: &str| {
         calls
             .iter()
@@ -409,7 +413,23 @@ fn records_of_ended_calls_survive_kill_9() {
     }
     let mut ids: Vec<i64> = calls.iter().map(|c| c.id).collect();
     ids.sort_unstable();
-    assert_eq!(ids, [1, 2, 3, 4, 5, 6], "ids without gaps");
+    assert_eq!(ids, [1, 2, 3, 4, 5, 6, 7], "ids without gaps");
+    let c = by_leg_a("conference");
+    assert_eq!(
+        (c.kind, c.state),
+        (CallKind::Conference, CdrState::Ended),
+        "{c:#?}"
+    );
+    assert_eq!(
+        (c.cause.as_deref(), c.final_status),
+        (Some("caller_hang_up"), Some(200))
+    );
+    assert_eq!(c.legs.len(), 1, "{c:#?}");
+    assert_eq!(c.legs[0].ended_by, Some(EndedBy::Remote), "{c:#?}");
+    assert!(
+        c.answered_at.is_some() && c.legs[0].ended_at.is_some(),
+        "{c:#?}"
+    );
     let c = by_leg_a("talking");
     assert_eq!(c.ended_at, None, "{c:#?}");
     assert_eq!(c.state, CdrState::Answered, "{c:#?}");
@@ -424,7 +444,7 @@ fn records_of_ended_calls_survive_kill_9() {
 
     // What an operator sees.
     let list = tandem(&["cdr", "list", "--data", data.to_str().unwrap()]);
-    assert_eq!(list.lines().count(), 7, "a header and six calls: {list}");
+    assert_eq!(list.lines().count(), 8, "a header and seven calls: {list}");
     assert!(
         list.lines().nth(1).unwrap().contains("answered"),
         "newest first: {list}"
