@@ -12,7 +12,7 @@ use tandem_sip_msg::{HeaderName, Message};
 use tokio::sync::{broadcast, watch};
 
 use crate::driver::{Command, Owner, Receivers, Snapshot};
-use crate::error::DeclineError;
+use crate::error::{DeclineError, TerminateError};
 
 /// Who is calling: the parties and headers of an incoming INVITE, as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -458,15 +458,24 @@ impl IncomingCall {
     }
 
     /// Ends the undecided call: the caller gets `480 Temporarily Unavailable` with the
-    /// options' `Reason` header (RFC 3326). Resolves once the caller has been answered.
-    pub async fn terminate(self, options: CallTerminateOptions) {
+    /// options' `Reason` header (RFC 3326). Resolves once the caller has been answered, with
+    /// the call's record (if the caller had cancelled meanwhile, that record).
+    pub async fn terminate(
+        self,
+        options: CallTerminateOptions,
+    ) -> Result<CallRecord, TerminateError> {
         let id = self.call.id();
         let reason = options.reason();
-        let _ = self
-            .owner
+        self.owner
             .link
             .ask(|reply| Command::Terminate { id, reason, reply })
-            .await;
+            .await
+            .ok_or(TerminateError::EndpointClosed)?;
+        let record = self.call.ended().await;
+        if record.cause == EndCause::EndpointGone {
+            return Err(TerminateError::EndpointClosed);
+        }
+        Ok(record)
     }
 }
 

@@ -134,7 +134,8 @@ impl EstablishError {
     }
 }
 
-/// Why [`BackToBackCall::terminate`](crate::BackToBackCall::terminate) failed.
+/// Why [`BackToBackCall::terminate`](crate::BackToBackCall::terminate) or
+/// [`IncomingCall::terminate`](crate::IncomingCall::terminate) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TerminateError {
     /// The endpoint stopped before the call was confirmed over.

@@ -217,8 +217,11 @@ async fn terminating_an_incoming_call_declines_it_with_a_reason() {
         caller.invite().await;
         let call = calls.next().await.unwrap();
         let observer = call.call().clone();
-        call.terminate(CallTerminateOptions::new().with_reason(480, "No agent"))
-            .await;
+        let record = call
+            .terminate(CallTerminateOptions::new().with_reason(480, "No agent"))
+            .await
+            .unwrap();
+        assert_eq!(record.cause, EndCause::Declined { status: 480 });
         let r = caller.final_response().await;
         assert_eq!(r.status(), Some(480));
         assert!(r.header("Reason").unwrap().contains("No agent"));
