@@ -27,7 +27,9 @@ use tracing::{debug, info, warn};
 use crate::calls::CallTable;
 use crate::commands::{CallView, Command, CommandError, Originate};
 use crate::events::Events;
+use crate::resolve::{Lookups, Targets};
 use crate::wall::WallClock;
+use tandem_runtime::resolver::{HickoryDns, Target};
 
 /// Methods the server serves; the endpoint answers others with 405 or 501 (§8.2.1).
 pub(crate) const ALLOW: &[Method] = &[
@@ -51,8 +53,11 @@ struct RoomCall {
 /// A compiled `[[route]]`.
 pub(crate) struct Route {
     pub(crate) pattern: regex::Regex,
-    /// Request-URI of the outgoing leg and its next hop, in order of preference.
+    /// Request-URI of the outgoing leg and its next hop, in order of preference; empty
+    /// when a destination names a host, which `uris` then hold for RFC 3263 lookups.
     pub(crate) targets: Vec<(Uri, SocketAddr, Transport)>,
+    /// Every destination URI, in order.
+    pub(crate) uris: Vec<Uri>,
     pub(crate) headers: Vec<(HeaderName, String)>,
     pub(crate) pass_through: Vec<HeaderName>,
     pub(crate) from: Option<String>,
@@ -78,8 +83,21 @@ pub(crate) struct App {
     events: Events,
     /// Tandem's SIP sockets, the local end of calls it places itself.
     locals: Vec<(Transport, SocketAddr)>,
+    /// RFC 3263 lookups of route destinations named by host name.
+    lookups: Option<Lookups<HickoryDns>>,
+    /// INVITEs waiting for their route's lookup, by lookup id.
+    resolving: HashMap<u64, Resolving>,
+    next_lookup: u64,
     /// Where call detail records go (`None`: not recorded).
     cdr: Option<crate::cdr::CdrSink>,
+}
+
+/// An INVITE whose route destinations are being located.
+struct Resolving {
+    tx: ServerTxId,
+    request: Message,
+    flow: Flow,
+    route: usize,
 }
 
 /// The registrar and the accounts it authenticates.
@@ -124,6 +142,9 @@ impl App {
             table: CallTable::new(WallClock::new()),
             events: Events::new(crate::events::EVENT_BACKLOG),
             locals: Vec::new(),
+            lookups: None,
+            resolving: HashMap::new(),
+            next_lookup: 1,
             cdr: None,
         }
     }
@@ -133,6 +154,13 @@ impl App {
     pub(crate) fn with_api(mut self, events: Events, locals: Vec<(Transport, SocketAddr)>) -> Self {
         self.events = events;
         self.locals = locals;
+        self
+    }
+
+    /// Locates route destinations named by host name through `lookups`; without it such
+    /// routes answer 503.
+    pub(crate) fn with_lookups(mut self, lookups: Lookups<HickoryDns>) -> Self {
+        self.lookups = Some(lookups);
         self
     }
 
@@ -307,19 +335,112 @@ impl App {
         flow: Flow,
     ) -> Result<(), tandem_sip_core::RespondError> {
         let uri = request.request_line().map(|l| l.uri).unwrap_or_default();
-        let Some(route) = self.routes.iter().find(|r| r.pattern.is_match(uri)) else {
+        let Some(index) = self.routes.iter().position(|r| r.pattern.is_match(uri)) else {
             return self.call_user(ep, now, tx, request, flow);
         };
-        let flow_to = |(_, addr, transport): &(Uri, SocketAddr, Transport)| Flow {
-            transport: *transport,
-            local: flow.local,
-            remote: *addr,
+        let route = &self.routes[index];
+        if route.targets.is_empty() {
+            return self.lookup(ep, now, tx, request, flow, index);
+        }
+        let hops = route
+            .targets
+            .iter()
+            .map(|(_, addr, transport)| Flow {
+                transport: *transport,
+                local: flow.local,
+                remote: *addr,
+            })
+            .collect();
+        self.route_to(ep, now, tx, request, flow, index, hops)
+    }
+
+    /// RFC 3263: the route names a host. Answer 100 at once (RFC 3261 §17.2.1) and continue
+    /// in [`Self::resolved`] when the lookup task answers.
+    fn lookup(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Message,
+        flow: Flow,
+        route: usize,
+    ) -> Result<(), tandem_sip_core::RespondError> {
+        let Some(lookups) = &self.lookups else {
+            return ep.reply(now, tx, 503, "Service Unavailable");
         };
-        let Some(first) = route.targets.first() else {
+        ep.reply(now, tx, 100, "Trying")?;
+        let id = self.next_lookup;
+        self.next_lookup += 1;
+        lookups.start(id, self.routes[route].uris.clone());
+        let request = request.clone();
+        self.resolving.insert(
+            id,
+            Resolving {
+                tx,
+                request,
+                flow,
+                route,
+            },
+        );
+        Ok(())
+    }
+
+    /// The lookup `id` is done: establish with the first target and the rest as fallbacks
+    /// (RFC 3263 §4.3), over the local socket of each target's transport and address family.
+    fn resolved(&mut self, ep: &mut Endpoint, now: Instant, id: u64, targets: Targets) {
+        let Some(r) = self.resolving.remove(&id) else {
+            return;
+        };
+        let hops: Vec<Flow> = match targets {
+            Ok(targets) => targets.iter().filter_map(|t| self.hop_to(t)).collect(),
+            Err(e) => {
+                warn!(error = %e, "route destination not resolved");
+                Vec::new()
+            }
+        };
+        let result = if hops.is_empty() {
+            // RFC 3263 §4.3 / RFC 3261 §16.7: no server could be located.
+            ep.reply(now, r.tx, 503, "Service Unavailable")
+        } else {
+            self.route_to(ep, now, r.tx, &r.request, r.flow, r.route, hops)
+        };
+        if let Err(e) = result {
+            // The caller may have cancelled meanwhile (the endpoint answered 487).
+            debug!(error = %e, "INVITE gone while its route was resolved");
+        }
+    }
+
+    /// The flow toward `target` from Tandem's socket of the same transport and family.
+    fn hop_to(&self, target: &Target) -> Option<Flow> {
+        let local = self
+            .locals
+            .iter()
+            .find(|(t, a)| *t == target.transport && a.is_ipv4() == target.addr.is_ipv4())?;
+        Some(Flow {
+            transport: target.transport,
+            local: local.1,
+            remote: target.addr,
+        })
+    }
+
+    /// Establishes route `route`'s back-to-back call over `hops` (first, then fallbacks).
+    #[allow(clippy::too_many_arguments)]
+    fn route_to(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Message,
+        flow: Flow,
+        route: usize,
+        hops: Vec<Flow>,
+    ) -> Result<(), tandem_sip_core::RespondError> {
+        let route = &self.routes[route];
+        let (Some(first), Some(target)) = (hops.first(), route.uris.first()) else {
             return ep.reply(now, tx, 500, "Server Internal Error");
         };
-        let mut settings = CallSettings::new(flow_to(first), first.0.clone());
-        settings.fallbacks = route.targets.iter().skip(1).map(flow_to).collect();
+        let mut settings = CallSettings::new(*first, target.clone());
+        settings.fallbacks = hops[1..].to_vec();
         settings.extra_headers = route.headers.clone();
         settings.pass_through = route.pass_through.clone();
         settings.from = route.from.clone();
@@ -521,6 +642,7 @@ impl SipApp for App {
             Command::Originate { request, reply } => {
                 let _ = reply.send(self.originate(ep, now, request));
             }
+            Command::Resolved { id, targets } => self.resolved(ep, now, id, targets),
         }
         self.drain_calls();
     }

@@ -36,6 +36,13 @@ pub(crate) enum Command {
         /// The new call's id.
         reply: oneshot::Sender<Result<u64, CommandError>>,
     },
+    /// A route destination lookup finished (from the lookup task, not from HTTP).
+    Resolved {
+        /// The lookup.
+        id: u64,
+        /// Its targets in order, or why there are none.
+        targets: crate::resolve::Targets,
+    },
 }
 
 /// A validated `POST /v1/calls`.

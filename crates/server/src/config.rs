@@ -596,13 +596,8 @@ impl Config {
             }
             for u in uris {
                 match tandem_sip_msg::Uri::parse(u) {
-                    Ok(tandem_sip_msg::Uri::Sip(sip)) if sip.host.ip().is_some() => {}
-                    Ok(tandem_sip_msg::Uri::Sip(_)) => {
-                        return Err(semantic(
-                            &format!("route[{i}].destination"),
-                            &format!("`{u}`: only IP addresses are routed yet (no DNS in routes)"),
-                        ));
-                    }
+                    // A host name is located per RFC 3263 for each call.
+                    Ok(tandem_sip_msg::Uri::Sip(_)) => {}
                     _ => {
                         return Err(semantic(
                             &format!("route[{i}].destination"),

@@ -14,6 +14,7 @@ mod events;
 mod http;
 mod lint;
 mod media;
+mod resolve;
 mod serve;
 mod wall;
 

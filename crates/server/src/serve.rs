@@ -122,7 +122,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     // Bounded: a SIP core that cannot keep up makes the API answer 503 instead of queueing.
     let (commands_tx, commands) = tokio::sync::mpsc::channel(COMMAND_QUEUE);
     let events = crate::events::Events::new(crate::events::EVENT_BACKLOG);
-    let router = http::router(status, commands_tx, events.clone());
+    let router = http::router(status, commands_tx.clone(), events.clone());
     tokio::spawn(async move {
         if let Err(e) = http::serve(http_listener, router).await {
             error!("HTTP server stopped: {e}");
@@ -167,8 +167,17 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let accounts = accounts(&config)?;
     let routes = routes(&config)?;
-    let app = app::App::new(media, config.conference.prefix.clone(), accounts, routes)
+    let by_name = routes.iter().any(|r| r.targets.is_empty());
+    let mut app = app::App::new(media, config.conference.prefix.clone(), accounts, routes)
         .with_api(events, sip.local_addrs());
+    if by_name {
+        // Only routes naming a host need DNS: a machine without resolv.conf still serves
+        // IP routes.
+        let dns = tandem_runtime::resolver::HickoryDns::from_system_conf()
+            .map_err(|e| format!("route destinations name hosts, but {e}"))?;
+        let transports = sip.local_addrs().into_iter().map(|(t, _)| t).collect();
+        app = app.with_lookups(crate::resolve::Lookups::new(dns, transports, commands_tx));
+    }
     let app = match cdr_sink {
         Some(sink) => app.with_cdr(sink),
         None => app,
@@ -193,15 +202,19 @@ fn routes(config: &Config) -> Result<Vec<app::Route>, Box<dyn std::error::Error>
         let pattern =
             regex::Regex::new(&r.pattern).map_err(|e| format!("route[{i}].match: {e}"))?;
         let mut targets = Vec::new();
+        let mut uris = Vec::new();
+        let mut by_name = false;
         for u in r.destination.uris() {
             let uri = Uri::parse(u).map_err(|e| format!("route[{i}].destination `{u}`: {e}"))?;
             let Some(sip) = uri.as_sip() else {
                 return Err(format!("route[{i}].destination `{u}`: not a SIP URI").into());
             };
-            let ip = sip
-                .host
-                .ip()
-                .ok_or_else(|| format!("route[{i}].destination `{u}`: not an IP address"))?;
+            uris.push(uri.clone());
+            let Some(ip) = sip.host.ip() else {
+                // RFC 3263: located for each call by the lookup task.
+                by_name = true;
+                continue;
+            };
             let tcp = sip
                 .param("transport")
                 .flatten()
@@ -214,9 +227,13 @@ fn routes(config: &Config) -> Result<Vec<app::Route>, Box<dyn std::error::Error>
             let addr = std::net::SocketAddr::new(ip, sip.port.unwrap_or(5060));
             targets.push((uri.clone(), addr, transport));
         }
+        if by_name {
+            targets.clear();
+        }
         out.push(app::Route {
             pattern,
             targets,
+            uris,
             headers: r
                 .headers
                 .iter()

@@ -487,3 +487,37 @@ fn post_originates_a_call_between_two_uris() {
         "{err}"
     );
 }
+
+#[test]
+fn route_destinations_named_by_host_are_resolved() {
+    let callee = Ua::new();
+    let config = format!(
+        "[[route]]\nmatch = \"^sip:callee@\"\ndestination = \"sip:callee@localhost:{}\"\n\
+         [[route]]\nmatch = \"^sip:nowhere@\"\ndestination = \"sip:nowhere@nowhere.invalid\"\n",
+        callee.addr.port()
+    );
+    let server = start(&config);
+    let caller = Ua::new();
+    let uri = "sip:callee@127.0.0.1";
+    caller.invite(server.udp, uri, "dns-1");
+    caller.expect("SIP/2.0 100");
+    // RFC 3263 §4.2: an explicit port means A/AAAA of `localhost`.
+    let (invite, from) = callee.expect("INVITE ");
+    assert!(
+        invite.starts_with("INVITE sip:callee@localhost:"),
+        "{invite}"
+    );
+    callee.reply(from, &invite, "200 OK", Some(&sdp(callee.addr.port() + 1)));
+    let (ok, _) = caller.expect("SIP/2.0 200");
+    caller.ack(server.udp, &ok, uri, "dns-1");
+    callee.expect("ACK ");
+
+    let started = Instant::now();
+    caller.invite(server.udp, "sip:nowhere@127.0.0.1", "dns-2");
+    let (refused, _) = caller.expect("SIP/2.0 503");
+    assert!(refused.contains("dns-2"), "{refused}");
+    eprintln!(
+        "unresolvable destination refused in {:?}",
+        started.elapsed()
+    );
+}

@@ -63,6 +63,7 @@ fn fake_app(mut rx: mpsc::Receiver<Command>) {
                 Command::Originate { reply, .. } => {
                     let _ = reply.send(Ok(7));
                 }
+                Command::Resolved { .. } => {}
             }
         }
     });
