@@ -488,8 +488,8 @@ impl App {
         match self.b2bua.establish(ep, now, tx, request, settings) {
             Ok(call) => {
                 let id = self.table.add(call);
-                if let Some(cdr) = &mut self.cdr {
-                    cdr.b2b_started(call, request, flow);
+                if let (Some(cdr), Some(info)) = (&mut self.cdr, self.b2bua.info(call)) {
+                    cdr.call_started(&info);
                 }
                 info!(?call, id, caller = %flow.remote, "back-to-back call");
                 self.drain_calls();
@@ -704,6 +704,9 @@ impl App {
             .originate(ep, now, first, second)
             .map_err(|e| CommandError::Failed(e.to_string()))?;
         let id = self.table.add(call);
+        if let (Some(cdr), Some(info)) = (&mut self.cdr, self.b2bua.info(call)) {
+            cdr.call_started(&info);
+        }
         info!(?call, id, first = %request.first, second = %request.second, "originated");
         self.drain_calls();
         Ok(id)

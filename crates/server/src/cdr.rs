@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
-use tandem_call::{CallEvent, CallId, CallRecord, CallState, EndCause, Leg, LegRecord};
+use tandem_call::{CallEvent, CallId, CallInfo, CallRecord, CallState, EndCause, Leg, LegRecord};
 use tandem_sip_core::Flow;
 use tandem_sip_msg::Message;
 use tandem_sip_msg::headers::{CallId as CallIdHeader, FromHeader, ToHeader};
@@ -84,27 +84,39 @@ impl CdrSink {
         (sink, CdrWriter { task })
     }
 
-    /// A back-to-back call was established from `invite` (leg A, received on `flow`): its
-    /// row is written now, with leg A's dialog and parties and no end.
-    pub(crate) fn b2b_started(&mut self, call: CallId, invite: &Message, flow: Flow) {
-        let started = Timestamp::now();
+    /// A call was created (`B2bua::establish` or `B2bua::originate`): its row is written
+    /// now, with no end and the legs that exist (their dialogs and parties), so a crash
+    /// leaves it visible and findable by either leg's Call-ID.
+    pub(crate) fn call_started(&mut self, info: &CallInfo) {
+        let (now, system_now) = (Instant::now(), SystemTime::now());
+        let at = |i: Instant| wall(i, now, system_now);
+        let started = at(info.started);
         let key = self.next_key();
-        let leg_a = CdrLeg {
-            started_at: Some(started),
-            ..leg_of_request(LegName::A, invite, flow)
-        };
         self.send(CdrWrite::Started(CallStart {
             key: key.clone(),
-            kind: CallKind::B2b,
+            kind: kind_of(info.kind),
             started_at: started,
-            legs: vec![leg_a],
+            legs: info
+                .legs
+                .iter()
+                .map(|l| CdrLeg {
+                    sip_call_id: Some(l.sip_call_id.clone()),
+                    from_uri: Some(uri_of_name_addr(&l.from).to_owned()),
+                    to_uri: Some(uri_of_name_addr(&l.to).to_owned()),
+                    remote_addr: Some(l.remote.to_string()),
+                    transport: Some(l.transport.to_string()),
+                    started_at: Some(at(l.started)),
+                    answered_at: l.answered.map(at),
+                    ..CdrLeg::new(leg_name(l.leg))
+                })
+                .collect(),
         }));
         self.live.insert(
-            call,
+            info.call,
             Live {
                 key,
                 started,
-                answered: None,
+                answered: info.answered.map(at),
             },
         );
     }
@@ -168,7 +180,7 @@ impl CdrSink {
     }
 
     /// Every event of the call layer goes through here: answers of the calls
-    /// [`Self::b2b_started`] announced, and every call's record (`CallEvent::Record`, which
+    /// [`Self::call_started`] announced, and every call's record (`CallEvent::Record`, which
     /// comes before `Ended`); the rest is ignored. An `Ended` without a record before it
     /// still ends its row, with what the cause tells.
     pub(crate) fn observe(&mut self, event: &CallEvent) {
@@ -330,10 +342,7 @@ fn end_of_record(key: String, r: &CallRecord, now: Instant, system_now: SystemTi
     let (cause, cause_detail) = cause_token(&r.cause);
     CallEnd {
         key,
-        kind: match r.kind {
-            tandem_call::CallKind::Bridged => CallKind::B2b,
-            tandem_call::CallKind::Originated => CallKind::Originate,
-        },
+        kind: kind_of(r.kind),
         started_at: at(r.started),
         answered_at: r.answered.map(at),
         ended_at: at(r.ended),
@@ -351,10 +360,7 @@ fn end_of_record(key: String, r: &CallRecord, now: Instant, system_now: SystemTi
 
 fn leg_of_record(l: &LegRecord, at: impl Fn(Instant) -> Timestamp) -> CdrLeg {
     CdrLeg {
-        leg: match l.leg {
-            Leg::A => LegName::A,
-            Leg::B => LegName::B,
-        },
+        leg: leg_name(l.leg),
         sip_call_id: Some(l.sip_call_id.clone()),
         from_uri: Some(uri_of_name_addr(&l.from).to_owned()),
         to_uri: Some(uri_of_name_addr(&l.to).to_owned()),
@@ -369,6 +375,20 @@ fn leg_of_record(l: &LegRecord, at: impl Fn(Instant) -> Timestamp) -> CdrLeg {
             tandem_call::EndedBy::Remote => EndedBy::Remote,
             tandem_call::EndedBy::Lost => EndedBy::Lost,
         }),
+    }
+}
+
+fn kind_of(kind: tandem_call::CallKind) -> CallKind {
+    match kind {
+        tandem_call::CallKind::Bridged => CallKind::B2b,
+        tandem_call::CallKind::Originated => CallKind::Originate,
+    }
+}
+
+fn leg_name(leg: Leg) -> LegName {
+    match leg {
+        Leg::A => LegName::A,
+        Leg::B => LegName::B,
     }
 }
 

@@ -435,6 +435,20 @@ fn records_of_ended_calls_survive_kill_9() {
     assert_eq!(c.state, CdrState::Answered, "{c:#?}");
     assert!(c.answered_at.is_some(), "{c:#?}");
     assert_eq!(c.cause, None);
+    // Both legs are in the half-row, so either party's Call-ID finds it.
+    assert_eq!(c.legs.len(), 2, "{c:#?}");
+    assert_eq!(c.legs[1].remote_addr, Some(uas_addr.to_string()), "{c:#?}");
+    assert!(
+        c.legs[1]
+            .sip_call_id
+            .as_deref()
+            .is_some_and(|id| !id.is_empty() && id != "talking")
+    );
+    assert!(
+        c.legs
+            .iter()
+            .all(|l| l.ended_at.is_none() && l.final_status.is_none())
+    );
     let talking_id = c.id;
     eprintln!(
         "after kill -9: {} calls, {} legs",
