@@ -521,3 +521,58 @@ fn route_destinations_named_by_host_are_resolved() {
         started.elapsed()
     );
 }
+
+#[test]
+fn route_leg_settings_reach_the_outgoing_leg() {
+    let callee = Ua::new();
+    let config = format!(
+        "[[route]]\nmatch = \"^sip:callee@\"\ndestination = \"sip:callee@{}\"\n\
+         ring_timeout_s = 1\nsession_expires_s = 120\n\
+         [route.credentials]\nusername = \"tandem\"\npassword = \"secret\"\n",
+        callee.addr
+    );
+    let server = start(&config);
+    let caller = Ua::new();
+    caller.invite(server.udp, "sip:callee@127.0.0.1", "leg-1");
+    let (invite, from) = callee.expect("INVITE ");
+    // RFC 4028: Tandem asks for the session timer and refreshes it itself.
+    let expires = header(&invite, "Session-Expires").unwrap_or_default();
+    assert!(expires.starts_with("120"), "{invite}");
+    // RFC 3261 §22.2: a challenge is answered with the route's credentials.
+    let challenge = "Digest realm=\"carrier\", nonce=\"n0nce\", qop=\"auth\", algorithm=MD5";
+    let mut unauthorized = String::new();
+    for line in invite.lines() {
+        let lower = line.to_ascii_lowercase();
+        if ["via:", "from:", "call-id:", "cseq:"]
+            .iter()
+            .any(|h| lower.starts_with(h))
+        {
+            unauthorized.push_str(&format!("{line}\r\n"));
+        } else if lower.starts_with("to:") {
+            unauthorized.push_str(&format!("{line};tag=auth\r\n"));
+        }
+    }
+    let unauthorized = format!(
+        "SIP/2.0 401 Unauthorized\r\n{unauthorized}WWW-Authenticate: {challenge}\r\nContent-Length: 0\r\n\r\n"
+    );
+    callee.send(from, &unauthorized);
+    let (again, from) = callee.expect("INVITE ");
+    let auth = header(&again, "Authorization").unwrap_or_default();
+    assert!(
+        auth.contains("username=\"tandem\"") && auth.contains("realm=\"carrier\""),
+        "{again}"
+    );
+    callee.reply(from, &again, "180 Ringing", None);
+    caller.expect("SIP/2.0 180");
+    // The ring timeout cancels leg B (RFC 3261 §9.1) and the caller gets 480.
+    let started = Instant::now();
+    let (cancel, from) = callee.expect("CANCEL ");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    callee.reply(from, &cancel, "200 OK", None);
+    callee.reply(from, &again, "487 Request Terminated", None);
+    caller.expect("SIP/2.0 480");
+}

@@ -288,8 +288,16 @@ async fn unknown_routes_and_methods_get_json_errors() {
     assert_error(s, &v, StatusCode::NOT_FOUND, "not_found");
     let (s, _, v) = call(&r, Method::GET, "/", None).await;
     assert_error(s, &v, StatusCode::NOT_FOUND, "not_found");
-    let (s, _, v) = call(&r, Method::PUT, "/v1/calls", None).await;
+    let (s, h, v) = call(&r, Method::PUT, "/v1/calls", None).await;
     assert_error(s, &v, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    // RFC 9110 §15.5.6: a 405 lists the methods the resource serves.
+    let allow = h.get("allow").map(|a| a.to_str().unwrap().to_owned());
+    assert!(
+        allow
+            .as_deref()
+            .is_some_and(|a| a.contains("GET") && a.contains("POST")),
+        "{allow:?}"
+    );
     let (s, _, v) = call(&r, Method::POST, "/v1/calls/1", None).await;
     assert_error(s, &v, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     let (s, _, v) = call(&r, Method::GET, "/v1/events", None).await;
@@ -366,6 +374,7 @@ async fn openapi_lists_every_route() {
         "ApiEvent",
         "OriginateBody",
         "EndCauseView",
+        "RecordView",
     ] {
         assert!(
             doc["components"]["schemas"].get(schema).is_some(),
