@@ -488,6 +488,8 @@ fn post_originates_a_call_between_two_uris() {
     );
 }
 
+/// `localhost` and `*.invalid` are answered by the resolver itself (RFC 6761 §6.3, §6.4):
+/// no DNS query leaves the machine.
 #[test]
 fn route_destinations_named_by_host_are_resolved() {
     let callee = Ua::new();
