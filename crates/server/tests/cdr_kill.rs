@@ -544,3 +544,101 @@ fn a_database_that_cannot_be_opened_stops_the_start_naming_the_file() {
         "no socket is bound before the records can be written"
     );
 }
+
+#[test]
+fn a_stalled_database_never_stalls_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let uas_sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let uas_addr = uas_sock.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let uas_thread = {
+        let stop = stop.clone();
+        std::thread::spawn(move || uas(uas_sock, stop))
+    };
+    let config = dir.path().join("tandem.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[data]\ncdr_queue = 4\n\n[[route]]\nmatch = \"^sip:\"\n\
+             destination = \"sip:callee@{uas_addr}\"\n"
+        ),
+    )
+    .unwrap();
+    let mut server = start(&config, &data);
+
+    // Another process takes the database's write lock (as a backup or a slow disk would
+    // hold the writer) for a while, shorter than the writer's busy timeout.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = data.join("tandem.db");
+    let mut lock = rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c
+    });
+    let held = Instant::now();
+    // 10 calls, 30 records, a queue of 4: calls go on at full speed; records are dropped.
+    for i in 0..10 {
+        let mut uac = Uac::new(server.udp, &format!("stalled-{i}"));
+        assert_eq!(uac.invite("bob"), 200);
+        assert_eq!(uac.bye("bob"), 200);
+    }
+    let calls_took = held.elapsed();
+    assert!(
+        calls_took < Duration::from_secs(2),
+        "calls waited for the database: {calls_took:?}"
+    );
+    std::thread::sleep(Duration::from_millis(1_500).saturating_sub(held.elapsed()));
+    rt.block_on(async {
+        sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    });
+    drop(lock);
+
+    // Once the lock is gone the writer catches up (SQLite's busy handler notices within
+    // ~100 ms) and empties the queue; then a new call is recorded as usual.
+    let waited = Instant::now();
+    while !calls(&data).iter().any(|c| c.ended_at.is_some()) {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the writer is stuck"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let mut uac = Uac::new(server.udp, "after");
+    assert_eq!(uac.invite("bob"), 200);
+    assert_eq!(uac.bye("bob"), 200);
+    let waited = Instant::now();
+    let written = loop {
+        let calls = calls(&data);
+        let after = calls.iter().find(|c| {
+            c.ended_at.is_some()
+                && c.legs
+                    .iter()
+                    .any(|l| l.sip_call_id.as_deref() == Some("after"))
+        });
+        if let Some(after) = after {
+            assert_eq!(after.legs.len(), 2, "{after:#?}");
+            break calls.len();
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the writer did not recover: {calls:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    eprintln!("10 calls in {calls_took:?} with the database locked; {written} rows after");
+    assert!(written < 11, "a queue of 4 cannot have kept every record");
+    server.child.kill().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    uas_thread.join().unwrap();
+}
