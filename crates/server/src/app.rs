@@ -12,10 +12,9 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use bytes::Bytes;
-use tandem_call::{B2bua, B2buaConfig, CallEvent, CallId, CallSettings, Reason};
+use tandem_call::{B2bua, B2buaConfig, CallEvent, CallSettings};
 use tandem_media::codec::CodecKind;
 use tandem_runtime::media::{LegSpec, MediaEngine};
-use tandem_runtime::sip::SipApp;
 use tandem_sdp::{MediaKind, SessionDescription};
 use tandem_sip_core::auth::{AuthKind, AuthOutcome, DigestAuthenticator, Secret};
 use tandem_sip_core::registrar::{Aor, Registrar};
@@ -25,11 +24,18 @@ use tandem_sip_msg::{HeaderName, Message, Method, Uri};
 use tracing::{debug, info, warn};
 
 use crate::calls::CallTable;
-use crate::commands::{CallView, Command, CommandError, Originate};
 use crate::events::Events;
-use crate::resolve::{Lookups, Targets};
+use crate::resolve::Lookups;
 use crate::wall::WallClock;
-use tandem_runtime::resolver::{HickoryDns, Target};
+use tandem_runtime::resolver::HickoryDns;
+
+mod control;
+mod lookup;
+mod users;
+
+use lookup::Resolving;
+use users::Unreachable;
+pub(crate) use users::UserFlows;
 
 /// Methods the server serves; the endpoint answers others with 405 or 501 (§8.2.1).
 pub(crate) const ALLOW: &[Method] = &[
@@ -92,14 +98,6 @@ pub(crate) struct App {
     cdr: Option<crate::cdr::CdrSink>,
 }
 
-/// An INVITE whose route destinations are being located.
-struct Resolving {
-    tx: ServerTxId,
-    request: Message,
-    flow: Flow,
-    route: usize,
-}
-
 /// The registrar and the accounts it authenticates.
 pub(crate) struct Accounts {
     pub(crate) registrar: Registrar,
@@ -108,16 +106,6 @@ pub(crate) struct Accounts {
     pub(crate) passwords: HashMap<String, String>,
     /// Username → its AOR and the flows its REGISTERs came on, by REGISTER Call-ID.
     pub(crate) flows: HashMap<String, UserFlows>,
-}
-
-/// Where a registered user's REGISTERs came from. Requests to a client behind NAT must go
-/// back the way its REGISTER came (RFC 5626 §5.3, RFC 3581), not to the private address in
-/// its Contact.
-#[derive(Debug, Clone)]
-pub(crate) struct UserFlows {
-    aor: Aor,
-    /// REGISTER Call-ID (which the registrar keeps per binding) → the flow it came on.
-    by_call_id: HashMap<String, Flow>,
 }
 
 impl App {
@@ -354,75 +342,6 @@ impl App {
         self.route_to(ep, now, tx, request, flow, index, hops)
     }
 
-    /// RFC 3263: the route names a host. Answer 100 at once (RFC 3261 §17.2.1) and continue
-    /// in [`Self::resolved`] when the lookup task answers.
-    fn lookup(
-        &mut self,
-        ep: &mut Endpoint,
-        now: Instant,
-        tx: ServerTxId,
-        request: &Message,
-        flow: Flow,
-        route: usize,
-    ) -> Result<(), tandem_sip_core::RespondError> {
-        let Some(lookups) = &self.lookups else {
-            return ep.reply(now, tx, 503, "Service Unavailable");
-        };
-        ep.reply(now, tx, 100, "Trying")?;
-        let id = self.next_lookup;
-        self.next_lookup += 1;
-        lookups.start(id, self.routes[route].uris.clone());
-        let request = request.clone();
-        self.resolving.insert(
-            id,
-            Resolving {
-                tx,
-                request,
-                flow,
-                route,
-            },
-        );
-        Ok(())
-    }
-
-    /// The lookup `id` is done: establish with the first target and the rest as fallbacks
-    /// (RFC 3263 §4.3), over the local socket of each target's transport and address family.
-    fn resolved(&mut self, ep: &mut Endpoint, now: Instant, id: u64, targets: Targets) {
-        let Some(r) = self.resolving.remove(&id) else {
-            return;
-        };
-        let hops: Vec<Flow> = match targets {
-            Ok(targets) => targets.iter().filter_map(|t| self.hop_to(t)).collect(),
-            Err(e) => {
-                warn!(error = %e, "route destination not resolved");
-                Vec::new()
-            }
-        };
-        let result = if hops.is_empty() {
-            // RFC 3263 §4.3 / RFC 3261 §16.7: no server could be located.
-            ep.reply(now, r.tx, 503, "Service Unavailable")
-        } else {
-            self.route_to(ep, now, r.tx, &r.request, r.flow, r.route, hops)
-        };
-        if let Err(e) = result {
-            // The caller may have cancelled meanwhile (the endpoint answered 487).
-            debug!(error = %e, "INVITE gone while its route was resolved");
-        }
-    }
-
-    /// The flow toward `target` from Tandem's socket of the same transport and family.
-    fn hop_to(&self, target: &Target) -> Option<Flow> {
-        let local = self
-            .locals
-            .iter()
-            .find(|(t, a)| *t == target.transport && a.is_ipv4() == target.addr.is_ipv4())?;
-        Some(Flow {
-            transport: target.transport,
-            local: local.1,
-            remote: target.addr,
-        })
-    }
-
     /// Establishes route `route`'s back-to-back call over `hops` (first, then fallbacks).
     #[allow(clippy::too_many_arguments)]
     fn route_to(
@@ -607,242 +526,6 @@ impl App {
                 warn!(error = %e, "media thread refused to remove a leg");
             }
         }
-    }
-}
-
-impl SipApp for App {
-    type Command = Command;
-
-    fn handle_event(&mut self, ep: &mut Endpoint, now: Instant, event: Event) {
-        Self::handle_event(self, ep, now, event);
-    }
-
-    /// The call layer's ring timeouts, maximum durations and other deadlines.
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.b2bua.poll_timeout()
-    }
-
-    fn handle_timeout(&mut self, ep: &mut Endpoint, now: Instant) {
-        self.b2bua.handle_timeout(ep, now);
-        self.drain_calls();
-    }
-
-    fn handle_command(&mut self, ep: &mut Endpoint, now: Instant, command: Command) {
-        // A reply whose asker gave up (its HTTP client went away) is dropped.
-        match command {
-            Command::ListCalls(reply) => {
-                let _ = reply.send(self.table.list(&self.b2bua));
-            }
-            Command::ShowCall { id, reply } => {
-                let _ = reply.send(self.table.view(&self.b2bua, id));
-            }
-            Command::HangUp { id, reply } => {
-                let _ = reply.send(self.hang_up(ep, now, id));
-            }
-            Command::Originate { request, reply } => {
-                let _ = reply.send(self.originate(ep, now, request));
-            }
-            Command::Resolved { id, targets } => self.resolved(ep, now, id, targets),
-        }
-        self.drain_calls();
-    }
-}
-
-impl App {
-    /// `DELETE /v1/calls/{id}`: BYE both legs with `Reason` (RFC 3326), or 480/CANCEL before
-    /// the answer.
-    fn hang_up(
-        &mut self,
-        ep: &mut Endpoint,
-        now: Instant,
-        id: u64,
-    ) -> Result<CallView, CommandError> {
-        let call: CallId = self.table.call_of(id).ok_or(CommandError::NoSuchCall)?;
-        let before = self.table.view(&self.b2bua, id);
-        let reason = Reason::new(200, "Hung up by the API");
-        match self.b2bua.terminate(ep, now, call, &reason) {
-            Ok(()) => {}
-            Err(tandem_call::CallError::NoSuchCall) => return Err(CommandError::NoSuchCall),
-            Err(e) => return Err(CommandError::Failed(e.to_string())),
-        }
-        info!(?call, id, "hung up by the API");
-        // A call that ended at once (nothing left to confirm) shows `terminated`.
-        let view = self.table.view(&self.b2bua, id).or_else(|| {
-            before.map(|v| CallView {
-                state: crate::events::CallStateView::Terminated,
-                ..v
-            })
-        });
-        self.drain_calls();
-        view.ok_or(CommandError::NoSuchCall)
-    }
-
-    /// `POST /v1/calls`: RFC 3725 Flow I through `B2bua::originate`. Both parties must be
-    /// reachable (a registered user or an IP address) before anything is sent. Each party
-    /// sees the other's public URI as From, never a registered contact.
-    fn originate(
-        &mut self,
-        ep: &mut Endpoint,
-        now: Instant,
-        request: Box<Originate>,
-    ) -> Result<u64, CommandError> {
-        let (first_target, first_hop) = self.reach(now, &request.first)?;
-        let (second_target, second_hop) = self.reach(now, &request.second)?;
-        let mut first = CallSettings::new(first_hop, first_target);
-        let mut second = CallSettings::new(second_hop, second_target);
-        first.from = Some(format!("<{}>", request.second));
-        second.from = Some(
-            request
-                .caller_id
-                .clone()
-                .unwrap_or_else(|| format!("<{}>", request.first)),
-        );
-        first.extra_headers.clone_from(&request.headers);
-        second.extra_headers.clone_from(&request.headers);
-        let call = self
-            .b2bua
-            .originate(ep, now, first, second)
-            .map_err(|e| CommandError::Failed(e.to_string()))?;
-        let id = self.table.add(call);
-        if let (Some(cdr), Some(info)) = (&mut self.cdr, self.b2bua.info(call)) {
-            cdr.call_started(&info);
-        }
-        info!(?call, id, first = %request.first, second = %request.second, "originated");
-        self.drain_calls();
-        Ok(id)
-    }
-
-    /// The Request-URI and next hop for a call Tandem places to `uri`: a registered user's
-    /// contact, or the URI itself when its host is an IP address.
-    fn reach(&self, now: Instant, uri: &Uri) -> Result<(Uri, Flow), CommandError> {
-        let unroutable = |why: &str| CommandError::Unroutable {
-            uri: uri.to_string(),
-            why: why.to_owned(),
-        };
-        let sip = uri.as_sip().ok_or_else(|| unroutable("not a SIP URI"))?;
-        let transport = if sip
-            .param("transport")
-            .flatten()
-            .is_some_and(|t| t.eq_ignore_ascii_case("tcp"))
-        {
-            Transport::Tcp
-        } else {
-            Transport::Udp
-        };
-        let local = self
-            .locals
-            .iter()
-            .find(|(t, _)| *t == transport)
-            .map(|(_, a)| *a)
-            .ok_or_else(|| unroutable(&format!("Tandem has no {transport} listener")))?;
-        // A URI naming another host goes there; one naming Tandem (or a domain) may be a
-        // registered user's address of record.
-        let elsewhere = sip.host.ip().is_some_and(|ip| {
-            !self.locals.iter().any(|(_, a)| {
-                (a.ip() == ip || a.ip().is_unspecified()) && sip.port.is_none_or(|p| p == a.port())
-            })
-        });
-        if !elsewhere {
-            match self.accounts.contact_of(now, uri, local) {
-                Ok(found) => return Ok(found),
-                Err(Unreachable::NotRegistered) => {
-                    return Err(unroutable("the user is not registered"));
-                }
-                Err(Unreachable::Unknown) => {}
-            }
-        }
-        let ip = sip
-            .host
-            .ip()
-            .ok_or_else(|| unroutable("host names are not resolved yet; use an IP address"))?;
-        let remote = SocketAddr::new(ip, sip.port.unwrap_or(5060));
-        Ok((
-            uri.clone(),
-            Flow {
-                transport,
-                local,
-                remote,
-            },
-        ))
-    }
-}
-
-/// Why an INVITE cannot reach a user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Unreachable {
-    /// Not one of the `[[user]]` accounts (404).
-    Unknown,
-    /// An account with no live binding (480, RFC 3261 §21.4.18).
-    NotRegistered,
-}
-
-impl Accounts {
-    /// Notes the flow a successful REGISTER of `username` came on, and forgets flows of
-    /// bindings that are gone, so the map never outgrows the registrar.
-    fn remember_flow(&mut self, now: Instant, username: &str, request: &Message, flow: Flow) {
-        let Some(aor) = Aor::of_register(request) else {
-            return;
-        };
-        let call_id = request
-            .typed::<CallIdHeader<'_>>()
-            .ok()
-            .flatten()
-            .map(|c| c.0.to_owned())
-            .unwrap_or_default();
-        let bindings = self.registrar.lookup(now, &aor);
-        let entry = self
-            .flows
-            .entry(username.to_owned())
-            .or_insert_with(|| UserFlows {
-                aor: aor.clone(),
-                by_call_id: HashMap::new(),
-            });
-        entry.aor = aor;
-        entry.by_call_id.insert(call_id, flow);
-        entry
-            .by_call_id
-            .retain(|id, _| bindings.iter().any(|b| b.call_id() == id));
-        if entry.by_call_id.is_empty() {
-            self.flows.remove(username);
-        }
-    }
-
-    /// The contact URI of the user `uri` names (its user part, whatever the host: phones
-    /// often register to a domain and are called at Tandem's address) and the flow to reach
-    /// it: the flow of the REGISTER that made the binding, else the contact's own address
-    /// from `local`.
-    fn contact_of(
-        &self,
-        now: Instant,
-        uri: &Uri,
-        local: SocketAddr,
-    ) -> Result<(Uri, Flow), Unreachable> {
-        let user = uri
-            .as_sip()
-            .and_then(|s| s.user_unescaped())
-            .and_then(|u| String::from_utf8(u).ok())
-            .ok_or(Unreachable::Unknown)?;
-        if !self.passwords.contains_key(&user) {
-            return Err(Unreachable::Unknown);
-        }
-        let flows = self.flows.get(&user).ok_or(Unreachable::NotRegistered)?;
-        for binding in self.registrar.lookup(now, &flows.aor) {
-            if let Some(flow) = flows.by_call_id.get(binding.call_id()) {
-                return Ok((binding.uri().clone(), *flow));
-            }
-            let Some(sip) = binding.uri().as_sip() else {
-                continue;
-            };
-            let Some(ip) = sip.host.ip() else { continue };
-            let remote = SocketAddr::new(ip, sip.port.unwrap_or(5060));
-            let flow = Flow {
-                transport: Transport::Udp,
-                local,
-                remote,
-            };
-            return Ok((binding.uri().clone(), flow));
-        }
-        Err(Unreachable::NotRegistered)
     }
 }
 
