@@ -224,7 +224,22 @@ impl CdrSink {
         self.dropped
     }
 
+    /// Queues `write`, or drops and counts it. The last quarter of the queue is kept for end
+    /// records: under pressure the record of a finished call (what a crash must not lose)
+    /// wins over a start or an answer, which the end record repeats anyway.
     fn send(&mut self, write: CdrWrite) {
+        let reserve = self.tx.max_capacity() / 4;
+        if !matches!(write, CdrWrite::Ended(_)) && self.tx.capacity() <= reserve {
+            self.dropped += 1;
+            if self.dropped % 100 == 1 {
+                warn!(
+                    dropped = self.dropped,
+                    record = kind(&write),
+                    "call record queue nearly full; kept for end records; record dropped"
+                );
+            }
+            return;
+        }
         match self.tx.try_send(write) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(w)) => {
@@ -725,6 +740,41 @@ mod tests {
             assert_eq!(sink.dropped(), 3);
             drop(sink);
             writer.finish().await;
+
+            // A queue of 8 keeps its last 2 places for end records.
+            let store = Store::open(dir.path()).await.unwrap();
+            let (mut sink, writer) = CdrSink::start(store, 8);
+            for i in 0..8u64 {
+                sink.send(CdrWrite::Answered {
+                    key: format!("k{i}"),
+                    at: Timestamp::from_unix_ms(0),
+                });
+            }
+            assert_eq!(sink.dropped(), 2, "answers stop at 6 of 8");
+            for i in 0..3u64 {
+                sink.send(CdrWrite::Ended(CallEnd {
+                    key: format!("end{i}"),
+                    kind: CallKind::B2b,
+                    started_at: Timestamp::from_unix_ms(0),
+                    answered_at: None,
+                    ended_at: Timestamp::from_unix_ms(1),
+                    cause: "no_answer".into(),
+                    cause_detail: None,
+                    final_status: Some(408),
+                    legs: Vec::new(),
+                }));
+            }
+            assert_eq!(
+                sink.dropped(),
+                3,
+                "two ends fit, the third finds the queue full"
+            );
+            drop(sink);
+            writer.finish().await;
+            // The writer closed its pool when it finished.
+            let store = Store::open(dir.path()).await.unwrap();
+            let ended = store.calls(&CallQuery::default()).await.unwrap();
+            assert_eq!(ended.len(), 2, "{ended:?}");
         });
     }
 }
