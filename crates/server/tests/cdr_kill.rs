@@ -642,3 +642,49 @@ fn a_stalled_database_never_stalls_calls() {
     stop.store(true, Ordering::Relaxed);
     uas_thread.join().unwrap();
 }
+
+#[test]
+fn a_clean_stop_drains_the_queue_and_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let uas_sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let uas_addr = uas_sock.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let uas_thread = {
+        let stop = stop.clone();
+        std::thread::spawn(move || uas(uas_sock, stop))
+    };
+    let config = dir.path().join("tandem.toml");
+    std::fs::write(
+        &config,
+        format!("[[route]]\nmatch = \"^sip:\"\ndestination = \"sip:callee@{uas_addr}\"\n"),
+    )
+    .unwrap();
+    let mut server = start(&config, &data);
+    for i in 0..3 {
+        let mut uac = Uac::new(server.udp, &format!("clean-{i}"));
+        assert_eq!(uac.invite("bob"), 200);
+        assert_eq!(uac.bye("bob"), 200);
+    }
+    // SIGTERM at once: whatever is still queued is written before the process exits.
+    let term = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", server.child.id())])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    stop.store(true, Ordering::Relaxed);
+    uas_thread.join().unwrap();
+    // The server's last connection checkpointed the WAL into the database file on its way
+    // out (looked at before this test opens the database itself).
+    let wal = std::fs::metadata(data.join("tandem.db-wal")).map_or(0, |m| m.len());
+    assert_eq!(wal, 0, "the WAL was checkpointed and truncated or removed");
+    let calls = calls(&data);
+    assert_eq!(calls.len(), 3, "{calls:#?}");
+    // The last call may still have been waiting for the callee's 200 to its BYE when the
+    // signal came; the others are complete.
+    let ended: Vec<_> = calls.iter().filter(|c| c.ended_at.is_some()).collect();
+    assert!(ended.len() >= 2, "{calls:#?}");
+    assert!(ended.iter().all(|c| c.legs.len() == 2), "{calls:#?}");
+}
