@@ -512,11 +512,20 @@ pub(crate) fn list(data: &Path, limit: u32, since: Option<Timestamp>, json: bool
 }
 
 /// `tandem cdr show ID`: one call with its legs (JSON with `--json`).
-pub(crate) fn show(data: &Path, id: i64, json: bool) -> ExitCode {
+/// `id` is a row id, or else a leg's SIP Call-ID (some peers use digits only, so a number
+/// that is no row id is tried as a Call-ID too).
+pub(crate) fn show(data: &Path, id: &str, json: bool) -> ExitCode {
     let mut missing = false;
     let code = read(
         data,
-        |store| async move { store.call(id).await },
+        |store| async move {
+            if let Ok(row) = id.parse::<i64>()
+                && let Some(call) = store.call(row).await?
+            {
+                return Ok(Some(call));
+            }
+            store.call_by_sip_call_id(id).await
+        },
         |call| match call {
             None => {
                 missing = true;

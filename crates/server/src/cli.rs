@@ -60,8 +60,9 @@ pub(crate) enum CdrCommand {
     },
     /// One call and its legs.
     Show {
-        /// The call's id (first column of `tandem cdr list`).
-        id: i64,
+        /// The call's id (first column of `tandem cdr list`), or the SIP Call-ID of either
+        /// of its legs (as a SIP trace shows it).
+        id: String,
         /// The data folder `tandem serve` was given.
         #[arg(long, default_value = "./data")]
         data: PathBuf,

@@ -51,6 +51,6 @@ fn main() -> ExitCode {
         } => cdr::list(&data, limit, since, json),
         cli::Command::Cdr {
             command: cli::CdrCommand::Show { id, data, json },
-        } => cdr::show(&data, id, json),
+        } => cdr::show(&data, &id, json),
     }
 }

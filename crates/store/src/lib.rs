@@ -248,6 +248,24 @@ impl Store {
         Ok(Some(call))
     }
 
+    /// The call one of whose legs has the SIP Call-ID `sip_call_id` (the newest, should a
+    /// peer have reused one), with its legs.
+    pub async fn call_by_sip_call_id(
+        &self,
+        sip_call_id: &str,
+    ) -> Result<Option<CdrCall>, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT call_id FROM legs WHERE sip_call_id = ?1 ORDER BY call_id DESC LIMIT 1",
+        )
+        .bind(sip_call_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match id {
+            Some(id) => self.call(id).await,
+            None => Ok(None),
+        }
+    }
+
     /// Waits for the connections to close (after the last write): a clean shutdown
     /// checkpoints the WAL into the main file.
     pub async fn close(&self) {

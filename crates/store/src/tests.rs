@@ -119,6 +119,11 @@ fn a_started_call_is_a_half_row_until_it_ends() {
             (Some(200), Some(EndedBy::Local))
         );
         assert_eq!(c.legs[1], end("k1", 1_000).legs[1]);
+        for call_id in ["a-call-id@192.0.2.1", "b-call-id@tandem"] {
+            let by = store.call_by_sip_call_id(call_id).await.unwrap();
+            assert_eq!(by.map(|c| c.id), Some(id), "{call_id}");
+        }
+        assert_eq!(store.call_by_sip_call_id("nope").await.unwrap(), None);
         store.close().await;
     });
 }
@@ -235,7 +240,7 @@ fn a_reopened_database_keeps_its_rows_and_migrations_run_twice_harmlessly() {
             .fetch_one(&store.pool)
             .await
             .unwrap();
-        assert_eq!(applied, 1);
+        assert_eq!(applied, 2, "every migration once");
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
             .fetch_one(&store.pool)
             .await
