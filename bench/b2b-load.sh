@@ -15,8 +15,10 @@
 #     400 calls/s (CPU_S seconds of traffic each, after a short warm-up);
 #   - the highest clean call rate (0 failed calls) in a short step search (STEP_S seconds of
 #     traffic per step, stopping at the first step with a failed call);
-#   - for Tandem, the resident memory (VmRSS) with HELD concurrent calls held HOLD_LONG_MS, on
-#     a fresh process: the peak, and (peak - idle) / HELD per call.
+#   - for Tandem, the resident memory (VmRSS) of a fresh process with HELD concurrent calls set
+#     up at HELD_RATE and held HOLD_LONG_MS: the peak, and the RSS just before the first BYE
+#     (by then, with the default 45 s, every transaction of the set-up has ended: RFC 6026
+#     keeps INVITE transactions 32 s after the 2xx), per held call = (that - idle) / HELD.
 # Results: one line per run on stdout and in $out/runs.txt, a Markdown summary in
 # $out/summary.md ($out = ${CARGO_TARGET_DIR:-target}/b2b-load/<UTC time>).
 set -euo pipefail
@@ -30,12 +32,12 @@ ONLY=${ONLY:-"tandem kamailio sippy"}
 has() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 if [ $quick -eq 1 ]; then
   CPU_S=${CPU_S:-3}; STEP_S=${STEP_S:-2}; HELD=${HELD:-500}; HELD_RATE=${HELD_RATE:-250}
-  HOLD_LONG_MS=${HOLD_LONG_MS:-6000}
+  HOLD_LONG_MS=${HOLD_LONG_MS:-5000}
   STEPS_tandem=${STEPS_tandem:-"50 100"}; STEPS_kamailio=${STEPS_kamailio:-"50 100"}
   STEPS_sippy=${STEPS_sippy:-"50 100"}
 else
   CPU_S=${CPU_S:-10}; STEP_S=${STEP_S:-8}; HELD=${HELD:-10000}; HELD_RATE=${HELD_RATE:-1000}
-  HOLD_LONG_MS=${HOLD_LONG_MS:-25000}
+  HOLD_LONG_MS=${HOLD_LONG_MS:-45000}
   STEPS_tandem=${STEPS_tandem:-"1000 2000 3000 4000 5000"}
   STEPS_kamailio=${STEPS_kamailio:-"1000 2000 2500 3000 3500"}
   STEPS_sippy=${STEPS_sippy:-"100 150 200 300 400"}
@@ -147,7 +149,7 @@ run() { # name label rate calls hold_ms [limit]
   local uas=$!
   sleep 0.5
   local cpu0 rb0 t0 t1 rc=0
-  cpu0=$(cpu_of "$server_pid"); rb0=$(rcvbuf_errors); t0=$(date +%s.%N)
+  cpu0=$(cpu_of "$server_pid"); rb0=$(rcvbuf_errors); t0=$(date +%s.%N); run_t0=$t0
   local l0; l0=$(load)
   ( cd "$dir"; exec timeout $((calls / rate + hold / 1000 + 60)) sipp -sf "$sipp_dir/b2bua_uac.xml" \
       127.0.0.1:$srv_port -s 1000 -i 127.0.0.1 -p $uac_port -mi 127.0.0.1 -mp 16100 -d "$hold" \
@@ -191,16 +193,24 @@ for name in $ONLY; do
     start_server tandem
     tpid=$(pgrep -P "$server_pid" tandem)
     idle=$(rss_kib "$tpid")
-    ( peak=0; while kill -0 "$tpid" 2>/dev/null; do
-        r=$(rss_kib "$tpid" 2>/dev/null || echo 0); [ "${r:-0}" -gt "$peak" ] && { peak=$r; echo "$peak" > "$out/rss-peak"; }
-        sleep 0.5; done ) &
+    ( while kill -0 "$tpid" 2>/dev/null; do
+        echo "$(date +%s.%N) $(rss_kib "$tpid" 2>/dev/null || echo 0)" >> "$out/rss.txt"; sleep 0.5; done ) &
     sampler=$!
     run tandem "held$HELD" "$HELD_RATE" "$HELD" "$HOLD_LONG_MS" $((HELD + 1000))
     res[tandem,heldfail]=$failed
-    peak=$(cat "$out/rss-peak")
     kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
-    res[tandem,idle]=$idle; res[tandem,peak]=$peak; res[tandem,loadheld]=$(load | cut -d' ' -f1)
-    echo "tandem   memory: idle VmRSS ${idle} KiB, peak ${peak} KiB with $HELD held calls ($failed failed)" | tee -a "$out/runs.txt"
+    # peak: the highest sample; held: the last sample before the first call's BYE, when every
+    # call is still up and (with HOLD_LONG_MS > 32 s + ramp) their transactions have ended.
+    read -r peak held < <(python3 - "$out/rss.txt" "$run_t0" "$(( HELD / HELD_RATE ))" "$HOLD_LONG_MS" <<'EOF2'
+import sys
+rows = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 2]
+t0, ramp, hold = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]) / 1000
+held = [r for t, r in rows if t <= t0 + hold - 1]
+print(int(max(r for _, r in rows)), int(held[-1]) if held else 0)
+EOF2
+    )
+    res[tandem,idle]=$idle; res[tandem,peak]=$peak; res[tandem,held]=$held; res[tandem,loadheld]=$(load | cut -d' ' -f1)
+    echo "tandem   memory: idle VmRSS ${idle} KiB; with $HELD calls up: peak ${peak} KiB, ${held} KiB just before the first BYE ($failed failed)" | tee -a "$out/runs.txt"
     stop_server
   fi
 done
@@ -221,7 +231,7 @@ py() { python3 -c "$1"; }
     echo "- Tandem / Sippy CPU per call at 100 cps: $(py "print(f'{${res[tandem,cpu100]} / ${res[sippy,cpu100]}:.3f}')")x (target <= 0.25x)"
   fi
   if has tandem; then
-    echo "- Tandem with $HELD held calls: peak VmRSS $(py "print(f'{${res[tandem,peak]} / 1024:.1f}')") MiB (idle $(py "print(f'{${res[tandem,idle]} / 1024:.1f}')") MiB), $(py "print(f'{(${res[tandem,peak]} - ${res[tandem,idle]}) * 1024 / $HELD:.0f}')") bytes per held call, ${res[tandem,heldfail]} failed (target < 100 MiB; load ${res[tandem,loadheld]})"
+    echo "- Tandem with $HELD calls up (set up at $HELD_RATE cps, held $((HOLD_LONG_MS / 1000)) s): VmRSS $(py "print(f'{${res[tandem,held]} / 1024:.1f}')") MiB once their transactions have ended, $(py "print(f'{(${res[tandem,held]} - ${res[tandem,idle]}) * 1024 / $HELD:.0f}')") bytes per held call; peak $(py "print(f'{${res[tandem,peak]} / 1024:.1f}')") MiB during the set-up (idle $(py "print(f'{${res[tandem,idle]} / 1024:.1f}')") MiB); ${res[tandem,heldfail]} failed (target < 100 MiB; load ${res[tandem,loadheld]})"
   fi
   echo "- Load average at the end: $(load)"
 } | tee "$out/summary.md"
