@@ -250,6 +250,58 @@ pub(crate) struct SipConfig {
     /// certificates any peer can claim any address.
     #[serde(default)]
     pub(crate) accept_aliases: bool,
+    /// Transports on which Tandem's own requests carry the Via `alias` parameter (RFC 5923
+    /// §5.1), inviting the peer to reuse the connection for its requests. TLS only by
+    /// default: RFC 5923 §5 ties the alias to a certificate the peer can check.
+    #[serde(default = "default_via_alias")]
+    pub(crate) via_alias: Vec<AliasTransport>,
+    /// `[sip.tls_client]`: how Tandem checks the servers it connects to over TLS and WSS.
+    #[serde(default)]
+    pub(crate) tls_client: TlsClientSection,
+}
+
+/// A stream transport that can carry the Via `alias` parameter.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum AliasTransport {
+    /// TCP (RFC 5923 §5: no certificate backs the claim; opt in on trusted networks).
+    Tcp,
+    /// TLS (RFC 5923 §5.1).
+    Tls,
+}
+
+/// `[sip.tls_client]`: trust for Tandem's outgoing TLS and WSS connections (RFC 3261
+/// §26.2.1, RFC 5922 §4.1).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TlsClientSection {
+    /// Connect over TLS/WSS at all; `false` fails such requests at once.
+    #[serde(default = "default_true")]
+    pub(crate) enabled: bool,
+    /// PEM file of further trusted CA certificates (a private PKI, a self-signed peer).
+    #[serde(default)]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Trust the public web PKI (Mozilla's roots).
+    #[serde(default = "default_true")]
+    pub(crate) public_roots: bool,
+    /// The name every server certificate must carry, instead of the next hop's host.
+    #[serde(default)]
+    pub(crate) server_name: Option<String>,
+}
+
+impl Default for TlsClientSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ca_file: None,
+            public_roots: true,
+            server_name: None,
+        }
+    }
+}
+
+fn default_via_alias() -> Vec<AliasTransport> {
+    vec![AliasTransport::Tls]
 }
 
 /// `[sip.tls]`: a TLS listener (`sips:`, RFC 3261 §26.2).
@@ -361,6 +413,8 @@ impl Default for SipConfig {
             max_transactions: default_max_transactions(),
             retry_after_s: default_retry_after(),
             accept_aliases: false,
+            via_alias: default_via_alias(),
+            tls_client: TlsClientSection::default(),
         }
     }
 }
@@ -478,11 +532,18 @@ impl Config {
                 .span()
                 .map(|span| line_and_column(text, span.start))
                 .unwrap_or((1, 1));
+            let message = e.message().trim();
+            // toml names unknown keys but not the key of a value of the wrong type or
+            // variant: name it from the text around the error.
+            let message = match e.span().and_then(|span| key_at(text, span.start)) {
+                Some(key) if !message.contains(&key) => format!("key `{key}`: {message}"),
+                _ => message.to_owned(),
+            };
             ConfigError::Invalid {
                 path: path.to_owned(),
                 line,
                 column,
-                message: e.message().trim().to_owned(),
+                message,
             }
         })?;
         config.validate(path).map_err(|e| locate(e, text))?;
@@ -759,6 +820,34 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// The dotted key whose value sits at byte `offset` of `text`: the nearest `key =` at or
+/// above the offset's line (a value may span lines), under the nearest table header above
+/// it. `None` when the offset is on a header or before any key.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let line_end = text
+        .get(offset..)
+        .and_then(|rest| rest.find('\n'))
+        .map_or(text.len(), |n| offset + n);
+    let upto = text.get(..line_end)?;
+    let mut key = None;
+    for line in upto.lines().rev() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            let table = line.trim_start_matches('[').split(']').next()?.trim();
+            return key.map(|k: String| format!("{table}.{k}"));
+        }
+        if key.is_none()
+            && let Some((k, _)) = line.split_once('=')
+            && !k.trim().is_empty()
+            && !k.trim_start().starts_with('#')
+            && !k.contains('"')
+        {
+            key = Some(k.trim().to_owned());
+        }
+    }
+    key
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -854,6 +943,31 @@ mod tests {
             panic!("{err:?}")
         };
         assert_eq!((*line, message.contains("pasword")), (3, true), "{message}");
+    }
+
+    #[test]
+    fn tls_client_and_via_alias() {
+        let c = parse("").unwrap();
+        assert_eq!(c.sip.via_alias, [AliasTransport::Tls]);
+        assert!(c.sip.tls_client.enabled && c.sip.tls_client.public_roots);
+        let c = parse(
+            "[sip]\nvia_alias = [\"tcp\", \"tls\"]\n[sip.tls_client]\npublic_roots = false\n\
+             ca_file = \"ca.pem\"\nserver_name = \"sip.example.com\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.sip.via_alias, [AliasTransport::Tcp, AliasTransport::Tls]);
+        assert_eq!(c.sip.tls_client.ca_file, Some(PathBuf::from("ca.pem")));
+        assert!(!c.sip.tls_client.public_roots);
+        let err = parse("[sip]\nvia_alias = [\"udp\"]\n").unwrap_err();
+        assert!(err.to_string().contains("sip.via_alias"), "{err}");
+        // A value of the wrong type is named by its dotted key too, on every line of it.
+        let err = parse("[http]\n\n[sip]\nmax_transactions = \"x\"\n").unwrap_err();
+        assert!(err.to_string().contains("t.toml:4:"), "{err}");
+        assert!(err.to_string().contains("`sip.max_transactions`"), "{err}");
+        let err = parse("[sip]\nvia_alias = [\n  \"tls\",\n  \"sctp\",\n]\n").unwrap_err();
+        assert!(err.to_string().contains("`sip.via_alias`"), "{err}");
+        let err = parse("[sip.tls_client]\nroots = 1\n").unwrap_err();
+        assert!(err.to_string().contains("roots"), "{err}");
     }
 
     #[test]

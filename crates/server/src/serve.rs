@@ -96,6 +96,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         max_transactions: config.sip.max_transactions,
         retry_after: config.sip.retry_after_s,
         accept_aliases: config.sip.accept_aliases,
+        tls_client: tls_client(&config.sip.tls_client),
         ..SipListenConfig::default()
     };
     let sip = SipRuntime::bind(listen).await?;
@@ -153,6 +154,15 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             timer_d: Duration::from_millis((64 * config.sip.timers.t1_ms).max(32_000)),
             ..Timers::default()
         },
+        via_alias: config
+            .sip
+            .via_alias
+            .iter()
+            .map(|t| match t {
+                crate::config::AliasTransport::Tcp => tandem_sip_core::Transport::Tcp,
+                crate::config::AliasTransport::Tls => tandem_sip_core::Transport::Tls,
+            })
+            .collect(),
         ..EndpointConfig::default()
     });
     let recordings = config.data.dir.join("recordings");
@@ -349,4 +359,17 @@ fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// The runtime's TLS client settings from `[sip.tls_client]` (`None` when disabled).
+fn tls_client(
+    section: &crate::config::TlsClientSection,
+) -> Option<tandem_runtime::sip::TlsClientConfig> {
+    section
+        .enabled
+        .then(|| tandem_runtime::sip::TlsClientConfig {
+            ca_file: section.ca_file.clone(),
+            public_roots: section.public_roots,
+            server_name: section.server_name.clone(),
+        })
 }
