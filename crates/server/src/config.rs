@@ -1105,4 +1105,43 @@ mod tests {
         let text = include_str!("../../../tandem.example.toml");
         parse(text).unwrap();
     }
+
+    /// Lines a config file is made of, valid or not, for the property below.
+    fn line() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just("[sip]".to_owned()),
+            Just("[[route]]".to_owned()),
+            Just("[sip.tls_client]".to_owned()),
+            Just("[data]".to_owned()),
+            "[a-z_.]{1,16} = [0-9]{1,6}",
+            "[a-z_]{1,16} = \"[ -~]{0,20}\"",
+            "[a-z_]{1,12} = \\[[ -~]{0,20}",
+            "[ -~]{0,30}",
+            Just("match = \"(\"".to_owned()),
+            Just("listen = \"127.0.0.1:99999\"".to_owned()),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 512, failure_persistence: None, ..Default::default()
+        })]
+
+        /// Any text gives a config or an error that points inside the file; never a panic.
+        #[test]
+        fn any_text_is_a_config_or_a_located_error(
+            lines in proptest::collection::vec(line(), 0..12)
+        ) {
+            let text = lines.join("\n");
+            if let Err(e) = parse(&text) {
+                if let ConfigError::Invalid { line, column, message, .. } = &e {
+                    proptest::prop_assert!(*line >= 1 && *line <= text.lines().count().max(1));
+                    proptest::prop_assert!(*column >= 1);
+                    proptest::prop_assert!(!message.is_empty());
+                }
+                proptest::prop_assert!(!e.to_string().is_empty());
+            }
+        }
+    }
 }
