@@ -27,6 +27,8 @@ pub(crate) enum Role {
     Bye,
     /// An in-dialog request relayed from the other leg (see `indialog.rs`).
     Relay,
+    /// Tandem's PRACK carrying leg A's answer to leg B (see `early.rs`).
+    Prack,
 }
 
 /// Leg A's INVITE: received (a bridged call) or sent (an originated call).
@@ -70,6 +72,8 @@ pub(crate) struct Call {
     pub(crate) media: Option<MediaFlowState>,
     /// An originated call until its second leg is up.
     pub(crate) pending: Option<Box<crate::originate::Pending>>,
+    /// Early media and PRACK of a bridged call (see `early.rs`).
+    pub(crate) early: crate::early::Early,
 }
 
 impl Call {
@@ -295,6 +299,9 @@ impl B2bua {
             &outgoing,
         );
         self.by_server.insert(incoming, id);
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.early = crate::early::Early::new(ep, invite);
+        }
         let notes = LegNotes::outgoing(
             b_call_id,
             from,
@@ -364,6 +371,7 @@ impl B2bua {
                 notes_b: None,
                 media: None,
                 pending: None,
+                early: crate::early::Early::default(),
             },
         );
         id
@@ -439,6 +447,7 @@ impl B2bua {
         reason: &str,
     ) {
         self.answer_a(ep, now, call, status, reason);
+        self.drop_held_2xx(ep, now, call);
         self.cancel_leg(ep, now, call, Leg::A);
         self.cancel_leg(ep, now, call, Leg::B);
         self.reject_first(ep, now, call, &Reason::new(status, reason));
@@ -529,7 +538,14 @@ impl B2bua {
                 }
                 self.maybe_finish(call);
             }
-            Event::StrayAck { .. } | Event::PrackTimeout { .. } | Event::Discarded { .. } => {
+            Event::PrackTimeout { tx } => {
+                // RFC 3262 §3: leg A never PRACKed; the endpoint answered its INVITE 500.
+                let Some(&call) = self.by_server.get(tx) else {
+                    return Some(event);
+                };
+                self.on_a_prack_timeout(ep, now, call);
+            }
+            Event::StrayAck { .. } | Event::Discarded { .. } => {
                 return Some(event);
             }
         }
@@ -696,6 +712,9 @@ impl B2bua {
         }
         if let Some(b) = &c.b {
             self.by_client.remove(&b.tx);
+        }
+        if let Some(tx) = c.early.b_prack {
+            self.by_client.remove(&tx);
         }
         for (far, relay) in &c.relays {
             self.by_client.remove(far);

@@ -46,6 +46,13 @@ impl B2bua {
             self.on_bye(ep, now, call, near, tx);
             return;
         }
+        if method == Method::Prack && near == Leg::A && self.state(call) == CallState::Establishing
+        {
+            // RFC 3262 §3: the PRACK of a reliable 18x Tandem sent (the endpoint matched its
+            // RAck): hop by hop, answered here (see `early.rs`).
+            self.on_a_prack(ep, now, call, tx, request);
+            return;
+        }
         let state = self.state(call);
         let far_dialog = self.calls.get(&call).and_then(|c| c.dialog(near.other()));
         let Some(far_dialog) = far_dialog.filter(|_| state == CallState::Established) else {

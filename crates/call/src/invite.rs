@@ -37,6 +37,7 @@ impl B2bua {
                 }
             }
             Role::Relay => self.on_relay_response(ep, now, call, tx, response),
+            Role::Prack => self.on_prack_response(call, tx, response),
         }
     }
 
@@ -170,33 +171,30 @@ impl B2bua {
         if r.status() == Some(100) || c.state != CallState::Establishing {
             return;
         }
+        if side == Leg::A
+            && matches!(c.a, LegA::Out(_))
+            && ep
+                .dialog_of_response(r)
+                .is_some_and(|d| ep.prack_awaits_answer(d))
+        {
+            // Flow I (RFC 3725): the first party's offer in a reliable 18x (RFC 3262 §5)
+            // needs its answer in the PRACK, before the second party is even called.
+            let cause = EndCause::Failed("an offer in the first party's reliable 18x".into());
+            self.begin_end(call, cause);
+            self.abort_establishing(ep, now, call, 488, "Not Acceptable Here");
+            self.maybe_finish(call);
+            return;
+        }
         let Some(a) = c.incoming() else {
             return;
         };
         if a.final_sent {
             return;
         }
-        let a_tx = a.tx;
-        // 18x relayed with the early-media SDP under Tandem's origin for leg A.
-        let Ok(body) = relay::relay_body(&mut c.rw_a, r) else {
-            return;
-        };
-        let status = r.status().unwrap_or(180);
-        let Ok(mut m) = ep.make_response(a_tx, status, &relay::reason_phrase(r)) else {
-            return;
-        };
-        if relay::copy_allowed(r, &mut m, &c.pass_through).is_err()
-            || relay::set_body(&mut m, body).is_err()
-        {
-            return;
-        }
-        let early_media = !r.body().is_empty();
-        let a_offer = c.incoming().is_some_and(|a| a.offer);
-        if ep.respond(now, a_tx, m).is_ok() && early_media {
-            // Early media: the answer (or, for a late offer, an offer) reached leg A.
-            self.note_media(call, media_state(a_offer));
-        }
-        self.note_dialog_a(ep, call);
+        let (a_tx, a_offer) = (a.tx, a.offer);
+        // 18x relayed with the early-media SDP under Tandem's origin for leg A, reliably
+        // when leg A takes 100rel (`early.rs`).
+        self.relay_provisional(ep, now, call, a_tx, a_offer, r);
     }
 
     fn on_2xx(&mut self, ep: &mut Endpoint, now: Instant, call: CallId, side: Leg, r: &Message) {
@@ -255,7 +253,7 @@ impl B2bua {
     }
 
     /// Leg B's first 2xx of a bridged call (dialog `d`).
-    fn on_b_2xx(
+    pub(crate) fn on_b_2xx(
         &mut self,
         ep: &mut Endpoint,
         now: Instant,
@@ -284,7 +282,30 @@ impl B2bua {
             self.maybe_finish(call);
             return;
         }
-        let Ok(body) = relay::relay_body(&mut c.rw_a, r) else {
+        if self.hold_2xx(ep, call, d, cseq, r) {
+            // RFC 3262 §3: no 2xx on leg A before the PRACK of its reliable 18x with SDP.
+            return;
+        }
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let early_answer = if a_offer && r.body().is_empty() {
+            c.early.early_answer.take()
+        } else {
+            None
+        };
+        let body = if c.early.a_sdp_done {
+            // Leg A's offer/answer completed in a reliable 18x (RFC 6337 §3.1): the 2xx
+            // carries no SDP (an answer is never sent twice, nor a new offer).
+            Ok(Body::None)
+        } else if let Some((ct, bytes)) = early_answer {
+            // Leg B answered in a reliable 18x, leg A only had it unreliably: its 2xx
+            // carries the same answer (RFC 3261 §13.2.1).
+            Ok(Body::Some(ct, bytes))
+        } else {
+            relay::relay_body(&mut c.rw_a, r)
+        };
+        let Ok(body) = body else {
             self.ack_now(ep, call, Leg::B, d, cseq);
             self.begin_end(call, EndCause::Failed("leg B's SDP does not parse".into()));
             self.answer_a(ep, now, call, 502, "Bad Gateway");
@@ -298,7 +319,8 @@ impl B2bua {
             self.maybe_finish(call);
             return;
         };
-        let late = !(a_offer || matches!(body, Body::None));
+        // Late offer: B's 2xx carries the offer, unless B's offer/answer is done already.
+        let late = !(a_offer || c.early.b_done || r.body().is_empty());
         let status = r.status().unwrap_or(200);
         let sent = ep
             .make_response(a_tx, status, &relay::reason_phrase(r))
@@ -395,6 +417,7 @@ impl B2bua {
         if self.state(call) == CallState::Establishing {
             self.begin_end(call, EndCause::Cancelled);
             self.cancel_leg(ep, now, call, Leg::B);
+            self.drop_held_2xx(ep, now, call);
         }
         self.maybe_finish(call);
     }

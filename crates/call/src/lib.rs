@@ -68,7 +68,8 @@
 //!   relayed; per [`CallSettings`]: failover targets (RFC 3263 §4.3), a digest retry with
 //!   the leg's [`Credentials`] on 401/407 (RFC 3261 §22.2), a session timer (RFC 4028), a
 //!   ring timeout (CANCEL, 480 on leg A) and a maximum duration (BYE on both legs).
-//! - **Answers**: 101-199 relayed to leg A with the early-media SDP; a 2xx is ACKed on leg B
+//! - **Answers**: 101-199 relayed to leg A with the early-media SDP (reliably when leg A
+//!   takes `100rel`: see "Early media and PRACK" below); a 2xx is ACKed on leg B
 //!   (§13.2.2.4; for a late offer, once leg A's ACK brings the answer) and relayed to leg A;
 //!   a failure maps to a final response on leg A per [`map_failure`].
 //! - **CANCEL** from leg A (§9.2) cancels leg B, at once or after its first provisional
@@ -93,11 +94,50 @@
 //!   right before [`CallEvent::Ended`]; [`B2bua::info`] snapshots a live call;
 //!   [`CallEvent::MediaFlow`] follows the offer/answer.
 //!
+//! **Early media and PRACK** (RFC 3262, RFC 6337), hop by hop: each leg has its own `RSeq`
+//! space and its own PRACKs; nothing of one leg's reliability crosses to the other. List
+//! `100rel` in `EndpointConfig::supported` to enable it: the endpoint then offers
+//! `Supported: 100rel` on leg B and serves PRACK.
+//! - Leg B: the endpoint PRACKs leg B's reliable 18x by itself (§4), except one carrying an
+//!   offer (leg B's INVITE had none: late offer, §5), whose PRACK waits for leg A's answer.
+//! - Leg A offered `100rel` (`Supported` or `Require`): an 18x *with SDP* from leg B,
+//!   reliable or not, goes to leg A reliably (`Endpoint::respond_reliably`, Tandem's `o=`),
+//!   other 18x unreliably, or every 18x reliably if leg A *requires* `100rel` (§3). One
+//!   reliable provisional at a time (§3): the next waits for leg A's PRACK. Leg A's PRACK
+//!   is answered 200 by the controller; when it carries the answer to leg B's offer (late
+//!   offer), that answer goes to leg B in Tandem's PRACK (`Endpoint::prack_with_answer`,
+//!   `o=` rewritten; RFC 6337 §2.1, pattern 4). Leg B's 2xx waits while leg A has not
+//!   PRACKed an 18x with SDP (§3: no 2xx before that PRACK).
+//! - SDP crosses once per direction (RFC 3261 §13.2.1, RFC 6337 §3.1): once leg A had SDP
+//!   in a reliable 18x, the 2xx to leg A carries none, and an answer leg B gave in a
+//!   reliable 18x (or got in Tandem's PRACK) means its 2xx carries no offer: it is ACKed
+//!   without a body. An SDP in an *unreliable* 18x to a late-offer INVITE is no offer
+//!   (§13.2.1): it is relayed unreliably as a preview, or dropped if the 18x must go
+//!   reliably.
+//! - Leg A without `100rel`: leg B's 18x go to leg A unreliably. An answer leg A got only
+//!   that way is repeated, byte for byte, in its 2xx when leg B's 2xx has none (leg B
+//!   answered reliably). An *offer* in leg B's reliable 18x (leg A sent no offer) cannot
+//!   be answered: leg A's answer could only come in its ACK, after a 2xx that leg B sends
+//!   only once its PRACK carried the answer (RFC 3262 §3, §5). Rather than deadlock for
+//!   64·T1, or invent an answer leg A never gave, Tandem answers leg A
+//!   `421 Extension Required` with `Require: 100rel` (RFC 3261 §21.4.16: a caller may retry
+//!   with 100rel, or with an offer) and cancels leg B ([`EndCause::Failed`]).
+//! - Leg A never PRACKs (64·T1, §3): the endpoint answers its INVITE 500; leg B is
+//!   cancelled (or its waiting 2xx ACKed and ended with BYE) and the call ends with
+//!   [`EndCause::LegLost`].
+//! - Originated calls: the first party's INVITE has no offer, so an offer in its reliable
+//!   18x would need an answer before the second party is called: the call fails at once
+//!   ([`EndCause::Failed`], first party cancelled). Other reliable 18x are PRACKed by the
+//!   endpoint.
+//!
 //! Not done yet (known gaps):
 //! - Failover and digest retries re-send to the configured targets: the endpoint does not
 //!   say which target answered the challenge. Credentials are answered at most twice.
 //! - An offer or answer in a reliable provisional response to a relayed re-INVITE is not
-//!   relayed (no PRACK relay); an 18x to the initial INVITE is relayed with its SDP.
+//!   relayed (PRACK is relayed for the initial INVITE only); UPDATE in an early dialog
+//!   (RFC 3311) is answered 491 until the call is established.
+//! - Leg B forking with reliable 18x: each early dialog is PRACKed, but only the first
+//!   offer in a reliable 18x is answered with leg A's PRACK.
 //! - 3xx on leg B is not followed (mapped to 480); REFER is answered 501 (scenario S2).
 //! - The incoming leg has no settings of its own: its session timer is the endpoint's, and
 //!   ring timeouts and maximum durations come from leg B's settings.
@@ -105,6 +145,7 @@
 //!   ACK (the dialogs are gone by then); one during the call is ACKed as usual.
 
 mod b2bua;
+mod early;
 mod indialog;
 mod invite;
 mod leg;

@@ -31,7 +31,13 @@ pub(crate) enum Lingering {
 impl B2bua {
     /// Keeps the transactions of `call` (being forgotten) until 64·T1 after `now`.
     pub(crate) fn linger(&mut self, call: CallId, c: Call, now: Instant) {
-        let Call { a, b, relays, .. } = c;
+        let Call {
+            a,
+            b,
+            relays,
+            early,
+            ..
+        } = c;
         let mut clients = Vec::with_capacity(2 + relays.len());
         let mut servers = Vec::with_capacity(1 + relays.len());
         match a {
@@ -46,6 +52,10 @@ impl B2bua {
             clients.push(o.tx);
             self.linger_client
                 .insert(o.tx, (call, Lingering::Invite(Box::new(o))));
+        }
+        if let Some(tx) = early.b_prack {
+            clients.push(tx);
+            self.linger_client.insert(tx, (call, Lingering::Other));
         }
         for (tx, relay) in relays {
             clients.push(tx);

@@ -91,7 +91,19 @@ pub fn setup_full(
     tune: impl FnOnce(&mut CallSettings),
     tune_config: impl Fn(&str, &mut EndpointConfig),
 ) -> B2bWorld {
-    let mut w = World::new(seed, LinkConfig::latency(Duration::from_millis(20)));
+    let link = LinkConfig::latency(Duration::from_millis(20));
+    setup_link(seed, link, callee, tune, tune_config)
+}
+
+/// [`setup_full`] over links configured as `link` (loss, duplicates, ...).
+pub fn setup_link(
+    seed: u64,
+    link: LinkConfig,
+    callee: Callee,
+    tune: impl FnOnce(&mut CallSettings),
+    tune_config: impl Fn(&str, &mut EndpointConfig),
+) -> B2bWorld {
+    let mut w = World::new(seed, link);
     let conf = |addr, s| {
         let mut c = config(s);
         tune_config(addr, &mut c);
@@ -226,6 +238,15 @@ impl B2bWorld {
 
     /// The caller sends its INVITE (with `body` as the offer, `None`: late offer).
     pub fn invite(&mut self, body: Option<&str>) -> ClientTxId {
+        self.invite_with(body, &[])
+    }
+
+    /// [`Self::invite`] with `headers` added (e.g. `Require: 100rel`).
+    pub fn invite_with(
+        &mut self,
+        body: Option<&str>,
+        headers: &[(HeaderName, &str)],
+    ) -> ClientTxId {
         let flow = self.w.flow(self.caller, self.tandem);
         let mut invite = request(
             &Method::Invite,
@@ -245,6 +266,9 @@ impl B2bWorld {
         invite
             .push_header(&HeaderName::new("X-Caller-Secret"), "a-internal")
             .unwrap();
+        for (name, value) in headers {
+            invite.push_header(name, value).unwrap();
+        }
         if let Some(b) = body {
             invite
                 .set_body(
@@ -276,6 +300,48 @@ impl B2bWorld {
             r.set_body(Some("application/sdp"), body).unwrap();
             ep.respond(now, tx, r).unwrap();
         });
+    }
+
+    /// The callee sends a provisional response `status` to its INVITE, reliably (RFC 3262,
+    /// its endpoint must support `100rel`) or not, with `body` as SDP.
+    pub fn progress(&mut self, status: u16, body: Option<&str>, reliably: bool) {
+        let (tx, _) = self.callee_invite();
+        let body = body.map(|b| Bytes::copy_from_slice(b.as_bytes()));
+        self.w.command(self.callee, |ep, now| {
+            let mut r = ep.make_response(tx, status, "Session Progress").unwrap();
+            r.push_header(&HeaderName::Contact, "<sip:bob@127.0.0.2:5062>")
+                .unwrap();
+            if let Some(b) = body {
+                r.set_body(Some("application/sdp"), b).unwrap();
+            }
+            if reliably {
+                ep.respond_reliably(now, tx, r).unwrap();
+            } else {
+                ep.respond(now, tx, r).unwrap();
+            }
+        });
+    }
+
+    /// The callee answers its INVITE 200 with `body` (`None`: no SDP, the offer/answer was
+    /// done in the early dialog).
+    pub fn answer_with(&mut self, body: Option<&str>) {
+        let (tx, _) = self.callee_invite();
+        let body = body.map(|b| Bytes::copy_from_slice(b.as_bytes()));
+        self.w.command(self.callee, |ep, now| {
+            let mut r = ep.make_response(tx, 200, "OK").unwrap();
+            r.push_header(&HeaderName::Contact, "<sip:bob@127.0.0.2:5062>")
+                .unwrap();
+            if let Some(b) = body {
+                r.set_body(Some("application/sdp"), b).unwrap();
+            }
+            ep.respond(now, tx, r).unwrap();
+        });
+    }
+
+    /// The caller hangs up its (confirmed) dialog of `invite` with BYE.
+    pub fn caller_hangs_up(&mut self, invite: ClientTxId) {
+        let d = self.caller_dialog(invite);
+        self.send_in_dialog(self.caller, d, Method::Bye, None);
     }
 
     /// Tandem originates a call from the caller node (first) to the callee node (second),
@@ -534,6 +600,16 @@ pub fn assert_same_but_origin(relayed: &[u8], original: &str) -> String {
     assert_ne!(oa, ob);
     assert!(oa.starts_with("o=tandem "), "Tandem's origin: {oa}");
     oa
+}
+
+/// 100rel (RFC 3262) in the `supported` options of the nodes at `addrs` (of [`CALLER`],
+/// [`TANDEM`], [`CALLEE`]).
+pub fn with_100rel(addrs: &'static [&'static str]) -> impl Fn(&str, &mut EndpointConfig) {
+    move |addr, c| {
+        if addrs.contains(&addr) {
+            c.supported.push("100rel".to_owned());
+        }
+    }
 }
 
 /// The header values of `name` in `m`.
