@@ -255,6 +255,10 @@ pub(crate) struct SipConfig {
     /// default: RFC 5923 §5 ties the alias to a certificate the peer can check.
     #[serde(default = "default_via_alias")]
     pub(crate) via_alias: Vec<AliasTransport>,
+    /// Reliable provisional responses (RFC 3262): `100rel` is supported, so early media
+    /// crosses a call reliably (18x with SDP, PRACK on each leg) when the caller offers it.
+    #[serde(default = "default_true")]
+    pub(crate) prack: bool,
     /// `[sip.tls_client]`: how Tandem checks the servers it connects to over TLS and WSS.
     #[serde(default)]
     pub(crate) tls_client: TlsClientSection,
@@ -414,6 +418,7 @@ impl Default for SipConfig {
             retry_after_s: default_retry_after(),
             accept_aliases: false,
             via_alias: default_via_alias(),
+            prack: true,
             tls_client: TlsClientSection::default(),
         }
     }
@@ -1098,6 +1103,17 @@ mod tests {
             panic!("{err:?}")
         };
         assert_eq!(*line, 2);
+    }
+
+    #[test]
+    fn prack_defaults_on_and_a_bad_value_is_located() {
+        assert!(parse("[sip]\n").unwrap().sip.prack);
+        assert!(!parse("[sip]\nprack = false\n").unwrap().sip.prack);
+        let err = parse("[sip]\nlisten = \"127.0.0.1:5070\"\nprack = \"yes\"\n").unwrap_err();
+        let ConfigError::Invalid { line, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*line, 3);
     }
 
     #[test]

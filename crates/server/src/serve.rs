@@ -140,12 +140,19 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         server: config.sip.user_agent.clone(),
         allow: app::ALLOW.to_vec(),
         // RFC 4028: the endpoint runs session timers only when `timer` is supported; a
-        // route asking for one needs it.
-        supported: if config.routes.iter().any(|r| r.session_expires_s.is_some()) {
-            vec!["timer".to_owned()]
-        } else {
-            Vec::new()
-        },
+        // route asking for one needs it. RFC 3262: `100rel` unless `[sip] prack = false`.
+        supported: [
+            config.sip.prack.then_some("100rel"),
+            config
+                .routes
+                .iter()
+                .any(|r| r.session_expires_s.is_some())
+                .then_some("timer"),
+        ]
+        .into_iter()
+        .flatten()
+        .map(str::to_owned)
+        .collect(),
         timers: Timers {
             t1: Duration::from_millis(config.sip.timers.t1_ms),
             t2: Duration::from_millis(config.sip.timers.t2_ms),
