@@ -267,7 +267,8 @@ impl B2bua {
     }
 
     /// Leg B's 2xx must wait for leg A's PRACK (§3: no 2xx while a reliable 18x with SDP is
-    /// unacknowledged): whether it was held.
+    /// unacknowledged; nor before one still queued, whose SDP leg A needs): whether it was
+    /// held.
     pub(crate) fn hold_2xx(
         &mut self,
         ep: &Endpoint,
@@ -282,7 +283,9 @@ impl B2bua {
         let Some(a_tx) = c.incoming().map(|a| a.tx) else {
             return false;
         };
-        if !(c.early.pending_sdp && ep.prack_pending(a_tx)) {
+        // An 18x with SDP sent, or queued behind the pending one, goes first.
+        let sdp_first = c.early.pending_sdp || c.early.queue.iter().any(|q| q.sdp);
+        if !(sdp_first && ep.prack_pending(a_tx)) {
             // Provisional responses still queued are moot once the 2xx goes.
             c.early.queue.clear();
             return false;

@@ -287,3 +287,45 @@ fn a_caller_requiring_100rel_gets_every_18x_reliably_one_at_a_time() {
     t.run(300);
     t.assert_drained();
 }
+
+#[test]
+fn a_200_waits_for_an_answer_queued_behind_a_reliable_180() {
+    // The callee answers reliably in its 183 and its 200 has no SDP; the caller requires
+    // 100rel, so the 180 before went reliably and the 183 waits for its PRACK: the 200
+    // waits too, or the caller would never get the answer.
+    let mut t = setup_full(4104, Callee::Silent, |_| {}, with_100rel(ALL));
+    let (caller, tandem) = (t.caller, t.tandem);
+    // The caller is far (100 ms): its PRACK of the 180 comes after the 183 and the 200.
+    let (c, tn) = (t.addr(caller), t.addr(tandem));
+    let far = LinkConfig::latency(std::time::Duration::from_millis(100));
+    t.w.net.set_link_both(c, tn, far);
+    let invite = t.invite_with(Some(A_OFFER), &[(HeaderName::Require, "100rel")]);
+    t.run(200);
+    t.progress(180, None, true);
+    t.run(45);
+    t.progress(183, Some(B_ANSWER), true);
+    t.run(45);
+    t.answer_with(None);
+    t.run(500);
+    let labels: Vec<String> = t
+        .labels(tandem, caller)
+        .into_iter()
+        .filter(|l| l != "200")
+        .collect();
+    assert_eq!(labels, ["100", "180", "183"]);
+    let r183 = t.first(tandem, caller, "183");
+    assert_same_but_origin(r183.body(), B_ANSWER);
+    let ok = responses(&mut t, tandem, caller, 200, Method::Invite);
+    assert_eq!(ok.len(), 1);
+    assert!(ok[0].body().is_empty());
+    let prack_183_at = t.times(caller, tandem, "PRACK")[1];
+    let ok_at = *t.times(tandem, caller, "200").last().unwrap();
+    assert!(ok_at > prack_183_at, "the 200 waited for the 183's PRACK");
+    assert_eq!(
+        t.states(),
+        [CallState::Establishing, CallState::Established]
+    );
+    t.caller_hangs_up(invite);
+    t.run(300);
+    t.assert_drained();
+}
