@@ -14,11 +14,13 @@
 #   - the server's CPU seconds (utime + stime of its processes) per 1,000 calls at 100 and at
 #     400 calls/s (CPU_S seconds of traffic each, after a short warm-up);
 #   - the highest clean call rate (0 failed calls) in a short step search (STEP_S seconds of
-#     traffic per step, stopping at the first step with a failed call);
+#     traffic per step, stopping at the first step with a failed call), and the highest step
+#     reached without a single retransmission on the way (STEPS_<server>="" skips the search);
 #   - for Tandem, the resident memory (VmRSS) of a fresh process with HELD concurrent calls set
 #     up at HELD_RATE and held HOLD_LONG_MS: the peak, and the RSS just before the first BYE
 #     (by then, with the default 45 s, every transaction of the set-up has ended: RFC 6026
 #     keeps INVITE transactions 32 s after the 2xx), per held call = (that - idle) / HELD.
+#     HELD=0 skips it.
 # Results: one line per run on stdout and in $out/runs.txt, a Markdown summary in
 # $out/summary.md ($out = ${CARGO_TARGET_DIR:-target}/b2b-load/<UTC time>).
 set -euo pipefail
@@ -39,8 +41,8 @@ else
   CPU_S=${CPU_S:-10}; STEP_S=${STEP_S:-8}; HELD=${HELD:-10000}; HELD_RATE=${HELD_RATE:-1000}
   HOLD_LONG_MS=${HOLD_LONG_MS:-45000}
   STEPS_tandem=${STEPS_tandem:-"1000 2000 3000 4000 5000"}
-  STEPS_kamailio=${STEPS_kamailio:-"1000 2000 2500 3000 3500"}
-  STEPS_sippy=${STEPS_sippy:-"100 150 200 300 400"}
+  STEPS_kamailio=${STEPS_kamailio:-"1000 2000 3000 4000 5000"}
+  STEPS_sippy=${STEPS_sippy:-"100 200 300 400 600 800"}
 fi
 
 for tool in sipp kamailio python3 ss pgrep; do
@@ -150,7 +152,7 @@ run() { # name label rate calls hold_ms [limit]
   sleep 0.5
   local cpu0 rb0 t0 t1 rc=0
   cpu0=$(cpu_of "$server_pid"); rb0=$(rcvbuf_errors); t0=$(date +%s.%N); run_t0=$t0
-  local l0; l0=$(load)
+  local l0; l0=$(load); run_load=${l0%% *}
   ( cd "$dir"; exec timeout $((calls / rate + hold / 1000 + 60)) sipp -sf "$sipp_dir/b2bua_uac.xml" \
       127.0.0.1:$srv_port -s 1000 -i 127.0.0.1 -p $uac_port -mi 127.0.0.1 -mp 16100 -d "$hold" \
       -r "$rate" -m "$calls" -l "$limit" -nostdin -timeout $((calls / rate + hold / 1000 + 50)) \
@@ -177,18 +179,22 @@ for name in $ONLY; do
   run "$name" warmup 50 $((50 * 2)) 100 > /dev/null
   for rate in 100 400; do
     run "$name" "cpu$rate" "$rate" $((rate * CPU_S)) 100
-    res[$name,cpu$rate]=$cpu_per; res[$name,fail$rate]=$failed; res[$name,load$rate]=$(load | cut -d' ' -f1)
+    res[$name,cpu$rate]=$cpu_per; res[$name,fail$rate]=$failed; res[$name,load$rate]=$run_load
   done
   steps_var=STEPS_$name
-  best=none; firstfail=none
+  best=none; firstfail=none; noretrans=none; quiet=1
   for rate in ${!steps_var}; do
     run "$name" "step$rate" "$rate" $((rate * STEP_S)) 100
-    if [ "$failed" -eq 0 ]; then best=$rate; else firstfail="$rate ($failed failed)"; break; fi
+    if [ "$failed" -ne 0 ]; then firstfail="$rate ($failed failed)"; break; fi
+    best=$rate
+    if [ "$retrans" -ne 0 ]; then quiet=0; fi
+    if [ $quiet -eq 1 ]; then noretrans=$rate; fi
   done
-  res[$name,best]=$best; res[$name,firstfail]=$firstfail; res[$name,loadstep]=$(load | cut -d' ' -f1)
+  res[$name,noretrans]=$noretrans
+  res[$name,best]=$best; res[$name,firstfail]=$firstfail; res[$name,loadstep]=$run_load
   stop_server
 
-  if [ "$name" = tandem ]; then
+  if [ "$name" = tandem ] && [ "$HELD" -gt 0 ]; then
     # Memory: a fresh process, HELD calls set up at HELD_RATE and held HOLD_LONG_MS.
     start_server tandem
     tpid=$(pgrep -P "$server_pid" tandem)
@@ -209,7 +215,7 @@ held = [r for t, r in rows if t <= t0 + hold - 1]
 print(int(max(r for _, r in rows)), int(held[-1]) if held else 0)
 EOF2
     )
-    res[tandem,idle]=$idle; res[tandem,peak]=$peak; res[tandem,held]=$held; res[tandem,loadheld]=$(load | cut -d' ' -f1)
+    res[tandem,idle]=$idle; res[tandem,peak]=$peak; res[tandem,held]=$held; res[tandem,loadheld]=$run_load
     echo "tandem   memory: idle VmRSS ${idle} KiB; with $HELD calls up: peak ${peak} KiB, ${held} KiB just before the first BYE ($failed failed)" | tee -a "$out/runs.txt"
     stop_server
   fi
@@ -218,10 +224,10 @@ done
 # Summary.
 py() { python3 -c "$1"; }
 {
-  echo "| server | CPU s / 1,000 calls at 100 cps | at 400 cps | highest clean rate (step search) | first failing step |"
-  echo "|---|---:|---:|---:|---|"
+  echo "| server | CPU s / 1,000 calls at 100 cps | at 400 cps | highest clean rate (0 failed; step search; load at its start) | first failing step | highest step with 0 retransmissions too |"
+  echo "|---|---:|---:|---:|---|---:|"
   for name in $ONLY; do
-    echo "| $name | ${res[$name,cpu100]} (${res[$name,fail100]} failed, load ${res[$name,load100]}) | ${res[$name,cpu400]} (${res[$name,fail400]} failed, load ${res[$name,load400]}) | ${res[$name,best]} cps | ${res[$name,firstfail]} (load ${res[$name,loadstep]}) |"
+    echo "| $name | ${res[$name,cpu100]} (${res[$name,fail100]} failed, load ${res[$name,load100]}) | ${res[$name,cpu400]} (${res[$name,fail400]} failed, load ${res[$name,load400]}) | ${res[$name,best]} cps | ${res[$name,firstfail]} (load ${res[$name,loadstep]}) | ${res[$name,noretrans]} |"
   done
   echo
   if has tandem && has kamailio; then
@@ -230,7 +236,7 @@ py() { python3 -c "$1"; }
   if has tandem && has sippy; then
     echo "- Tandem / Sippy CPU per call at 100 cps: $(py "print(f'{${res[tandem,cpu100]} / ${res[sippy,cpu100]}:.3f}')")x (target <= 0.25x)"
   fi
-  if has tandem; then
+  if has tandem && [ "$HELD" -gt 0 ]; then
     echo "- Tandem with $HELD calls up (set up at $HELD_RATE cps, held $((HOLD_LONG_MS / 1000)) s): VmRSS $(py "print(f'{${res[tandem,held]} / 1024:.1f}')") MiB once their transactions have ended, $(py "print(f'{(${res[tandem,held]} - ${res[tandem,idle]}) * 1024 / $HELD:.0f}')") bytes per held call; peak $(py "print(f'{${res[tandem,peak]} / 1024:.1f}')") MiB during the set-up (idle $(py "print(f'{${res[tandem,idle]} / 1024:.1f}')") MiB); ${res[tandem,heldfail]} failed (target < 100 MiB; load ${res[tandem,loadheld]})"
   fi
   echo "- Load average at the end: $(load)"
