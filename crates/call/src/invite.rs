@@ -60,6 +60,7 @@ impl B2bua {
                 self.on_2xx(ep, now, call, side, r);
             }
             (Some(401 | 407), Some(r)) if self.retry_auth(ep, now, call, side, tx, r) => {}
+            _ if self.redirect(ep, now, call, side, tx, response) => {}
             _ => {
                 self.disarm(call, Timer::Ring(side));
                 if let Some(s) = status {
@@ -107,6 +108,38 @@ impl B2bua {
             .and_then(|c| c.outgoing(side))
             .and_then(|o| o.retry_auth(ep, now, digest, r))
         else {
+            return false;
+        };
+        self.by_client.remove(&tx);
+        self.by_client.insert(new_tx, (call, Role::Invite(side)));
+        true
+    }
+
+    /// Follows a 3xx to the INVITE of `side` (RFC 3261 §8.1.3.4): the INVITE goes to the
+    /// next of the Contacts learnt (see `Outgoing::add_redirect_targets`); a redirected
+    /// attempt that fails too moves on to the next target. Whether an INVITE was sent.
+    fn redirect(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        call: CallId,
+        side: Leg,
+        tx: ClientTxId,
+        response: Option<&Message>,
+    ) -> bool {
+        if self.state(call) != CallState::Establishing {
+            return false;
+        }
+        let Some(o) = self.calls.get_mut(&call).and_then(|c| c.outgoing(side)) else {
+            return false;
+        };
+        if let Some(r) = response.filter(|r| r.status().is_some_and(|s| (300..400).contains(&s))) {
+            o.add_redirect_targets(ep, r);
+        }
+        if !o.has_redirect_target() {
+            return false;
+        }
+        let Some(new_tx) = o.next_redirect(ep, now) else {
             return false;
         };
         self.by_client.remove(&tx);

@@ -1,13 +1,15 @@
 //! The INVITE of each leg: the incoming one (Tandem is its UAS) and the outgoing ones
 //! (Tandem is their UAC): building and sending them, and the digest retry (RFC 3261 §22.2).
 
+use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
 use tandem_sip_core::auth::{AuthKind, DigestClient};
 use tandem_sip_core::{ClientTxId, DialogId, Endpoint, Flow, ServerTxId};
 use tandem_sip_msg::headers::{CSeq, Challenge, Contact, ToHeader};
-use tandem_sip_msg::{HeaderName, Message, Method};
+use tandem_sip_msg::{HeaderName, Message, Method, Uri};
 
 use crate::relay::{self, Body};
 use crate::types::{CallError, CallSettings, Credentials};
@@ -15,6 +17,10 @@ use crate::types::{CallError, CallSettings, Credentials};
 /// How many times one INVITE is re-sent with credentials before a challenge counts as a
 /// failure (a first answer, and one more for a `stale=true` nonce).
 const MAX_AUTH_RETRIES: u8 = 2;
+
+/// How many redirected INVITEs one leg sends at most (RFC 3261 §8.1.3.4 leaves loop
+/// avoidance to the UAC: a target is also never tried twice).
+pub(crate) const MAX_REDIRECTS: u8 = 5;
 
 /// The INVITE Tandem received on leg A of [`crate::B2bua::establish`].
 #[derive(Debug)]
@@ -52,6 +58,19 @@ pub(crate) struct Outgoing {
     pub(crate) flow: Flow,
     /// What a digest retry needs; dropped once the INVITE is done.
     pub(crate) auth: Option<Box<AuthRetry>>,
+    /// Targets learnt from 3xx responses (none until the first one).
+    pub(crate) redirects: Option<Box<Redirects>>,
+}
+
+/// The targets of 3xx responses to a leg's INVITE (RFC 3261 §8.1.3.4).
+#[derive(Debug, Default)]
+pub(crate) struct Redirects {
+    /// Still to try, in q order.
+    targets: VecDeque<(Uri, Flow)>,
+    /// Every target sent to (Request-URI and address), the first INVITE's included.
+    tried: Vec<(String, SocketAddr)>,
+    /// Redirected INVITEs sent.
+    sent: u8,
 }
 
 /// What a digest retry of an INVITE needs.
@@ -83,6 +102,7 @@ impl Outgoing {
                     retries: 0,
                 })
             }),
+            redirects: None,
         }
     }
 
@@ -90,6 +110,91 @@ impl Outgoing {
     pub(crate) fn finish(&mut self) {
         self.done = true;
         self.auth = None;
+        self.redirects = None;
+    }
+
+    /// Adds the targets of 3xx `r` (RFC 3261 §8.1.3.4): its Contacts that are `sip:` URIs
+    /// with an IP address (Tandem does no DNS here) on the leg's transport, highest `q`
+    /// first, without `maddr`, and not tried yet. Others are skipped.
+    pub(crate) fn add_redirect_targets(&mut self, ep: &Endpoint, r: &Message) {
+        let current = ep
+            .client_request(self.tx)
+            .and_then(|m| m.request_line().map(|l| l.uri.to_owned()));
+        let flow = self.flow;
+        let red = self.redirects.get_or_insert_with(Box::default);
+        if red.tried.is_empty()
+            && let Some(uri) = current
+        {
+            red.tried.push((uri, flow.remote));
+        }
+        let mut found: Vec<(u16, Uri, Flow)> = Vec::new();
+        for contact in r.typed_all::<Contact<'_>>().unwrap_or_default() {
+            let Some(addr) = contact.addr() else {
+                continue;
+            };
+            let Some(target) = redirect_flow(&addr.uri, flow) else {
+                continue;
+            };
+            let q = contact.q().map_or(1000, parse_q);
+            let key = (addr.uri.to_string(), target.remote);
+            let known = red.tried.contains(&key)
+                || red
+                    .targets
+                    .iter()
+                    .any(|(u, f)| u.to_string() == key.0 && f.remote == key.1);
+            if !known {
+                found.push((q, addr.uri.clone(), target));
+            }
+        }
+        // Stable: equal q keep the 3xx's order.
+        found.sort_by_key(|t| std::cmp::Reverse(t.0));
+        red.targets
+            .extend(found.into_iter().map(|(_, uri, flow)| (uri, flow)));
+    }
+
+    /// Whether a redirect target is left to try.
+    pub(crate) fn has_redirect_target(&self) -> bool {
+        self.redirects
+            .as_ref()
+            .is_some_and(|r| !r.targets.is_empty() && r.sent < MAX_REDIRECTS)
+    }
+
+    /// Sends the INVITE again to the next redirect target: the request as last sent
+    /// without its Via and credentials, Request-URI the target, CSeq + 1 (same offer,
+    /// Call-ID and tags). Returns the new transaction; `None` when no target is left or
+    /// none can be sent to.
+    pub(crate) fn next_redirect(&mut self, ep: &mut Endpoint, now: Instant) -> Option<ClientTxId> {
+        let mut request = ep.client_request(self.tx)?.clone();
+        let via = request.headers().position(|h| h.is(&HeaderName::Via))?;
+        request.remove_header_at(via).ok()?;
+        let seq = request.typed::<CSeq>().ok().flatten()?.seq.wrapping_add(1);
+        request
+            .replace_header(&HeaderName::CSeq, &format!("{seq} INVITE"))
+            .ok()?;
+        request.remove_headers(&HeaderName::Authorization);
+        request.remove_headers(&HeaderName::ProxyAuthorization);
+        let red = self.redirects.as_mut()?;
+        while red.sent < MAX_REDIRECTS {
+            let (uri, flow) = red.targets.pop_front()?;
+            red.tried.push((uri.to_string(), flow.remote));
+            if request.set_request_uri(&uri).is_err() {
+                continue;
+            }
+            red.sent += 1;
+            let Ok(tx) = ep.send_request(now, request.clone(), flow) else {
+                continue;
+            };
+            self.tx = tx;
+            self.flow = flow;
+            self.provisional = false;
+            if let Some(auth) = self.auth.as_mut() {
+                // A challenge now comes from the new target.
+                auth.targets = vec![flow];
+                auth.retries = 0;
+            }
+            return Some(tx);
+        }
+        None
     }
 
     /// Re-sends the INVITE answering the challenge of `response` (a 401 or 407) with the
@@ -229,6 +334,42 @@ fn ack_for(r: &Message) -> Option<Message> {
     Some(ack)
 }
 
+/// A Contact's `q` (RFC 3261 §20.10: 0 to 1, three decimals) in thousandths.
+fn parse_q(q: &str) -> u16 {
+    let (int, frac) = q.split_once('.').unwrap_or((q, ""));
+    let frac: String = frac.chars().chain("000".chars()).take(3).collect();
+    match (int.trim(), frac.parse::<u16>()) {
+        ("1", _) => 1000,
+        ("0", Ok(f)) => f.min(999),
+        _ => 0,
+    }
+}
+
+/// Where a redirect target `uri` is sent from the leg's flow `via`: a `sip:` URI whose
+/// host is an IP address, on the leg's own transport (`transport` parameter, UDP when
+/// absent), without `maddr`. `None` for any other target.
+fn redirect_flow(uri: &Uri, via: Flow) -> Option<Flow> {
+    let sip = uri.as_sip()?;
+    if uri.scheme() != "sip" || sip.param("maddr").is_some() {
+        return None;
+    }
+    let ip = sip.host.ip()?;
+    let transport = match sip.param("transport") {
+        Some(Some(t)) => t,
+        Some(None) => return None,
+        None => "udp",
+    };
+    if !transport.eq_ignore_ascii_case(via.transport.via_name())
+        || ip.is_ipv4() != via.local.is_ipv4()
+    {
+        return None;
+    }
+    Some(Flow {
+        remote: SocketAddr::new(ip, sip.port.unwrap_or(5060)),
+        ..via
+    })
+}
+
 /// Whether `challenge` is a digest challenge for `realm` (`None`: any).
 fn realm_matches(challenge: &str, realm: Option<&str>) -> bool {
     let Ok(c) = Challenge::parse(challenge) else {
@@ -352,6 +493,45 @@ mod tests {
             ack.value(&HeaderName::Via).is_none(),
             "the endpoint adds the Via"
         );
+    }
+
+    #[test]
+    fn q_values() {
+        assert_eq!(parse_q("1"), 1000);
+        assert_eq!(parse_q("1.0"), 1000);
+        assert_eq!(parse_q("0.9"), 900);
+        assert_eq!(parse_q("0.05"), 50);
+        assert_eq!(parse_q("0.125"), 125);
+        assert_eq!(parse_q("0"), 0);
+        assert_eq!(parse_q("junk"), 0);
+    }
+
+    #[test]
+    fn redirect_targets_are_ip_literal_sip_uris_on_the_legs_transport() {
+        let via = Flow {
+            transport: tandem_sip_core::Transport::Udp,
+            local: "127.0.0.3:5060".parse().unwrap(),
+            remote: "127.0.0.2:5062".parse().unwrap(),
+        };
+        let flow = |u: &str| redirect_flow(&Uri::parse(u).unwrap(), via).map(|f| f.remote);
+        assert_eq!(
+            flow("sip:a@192.0.2.1"),
+            Some("192.0.2.1:5060".parse().unwrap())
+        );
+        assert_eq!(
+            flow("sip:a@192.0.2.1:5080;transport=udp"),
+            Some("192.0.2.1:5080".parse().unwrap())
+        );
+        assert_eq!(flow("sip:a@192.0.2.1;transport=tcp"), None);
+        assert_eq!(flow("sip:a@example.com"), None);
+        assert_eq!(flow("sips:a@192.0.2.1"), None);
+        assert_eq!(flow("sip:a@192.0.2.1;maddr=192.0.2.9"), None);
+        assert_eq!(
+            flow("sip:a@[2001:db8::1]"),
+            None,
+            "IPv6 from an IPv4 socket"
+        );
+        assert_eq!(flow("tel:+15551234"), None);
     }
 
     #[test]

@@ -68,6 +68,14 @@
 //!   relayed; per [`CallSettings`]: failover targets (RFC 3263 §4.3), a digest retry with
 //!   the leg's [`Credentials`] on 401/407 (RFC 3261 §22.2), a session timer (RFC 4028), a
 //!   ring timeout (CANCEL, 480 on leg A) and a maximum duration (BYE on both legs).
+//! - **Redirects** (RFC 3261 §8.1.3.4): a 3xx to an outgoing leg's INVITE is followed by
+//!   Tandem, never relayed (topology hiding): its Contacts that are `sip:` URIs with an IP
+//!   address, on the leg's transport and without `maddr`, become targets tried in `q`
+//!   order (equal `q`: the 3xx's order), each with the INVITE as last sent (same offer,
+//!   Call-ID and tags, CSeq + 1, no credentials). A target that fails or times out moves
+//!   on to the next; the last failure is mapped per [`map_failure`]. A target is never
+//!   tried twice and at most 5 redirected INVITEs go out per leg (loops); a 3xx without a
+//!   usable Contact maps to 480 as before.
 //! - **Answers**: 101-199 relayed to leg A with the early-media SDP (reliably when leg A
 //!   takes `100rel`: see "Early media and PRACK" below); a 2xx is ACKed on leg B
 //!   (§13.2.2.4; for a late offer, once leg A's ACK brings the answer) and relayed to leg A;
@@ -138,7 +146,10 @@
 //!   (RFC 3311) is answered 491 until the call is established.
 //! - Leg B forking with reliable 18x: each early dialog is PRACKed, but only the first
 //!   offer in a reliable 18x is answered with leg A's PRACK.
-//! - 3xx on leg B is not followed (mapped to 480); REFER is answered 501 (scenario S2).
+//! - A 3xx Contact naming a host (not an IP address) is not resolved: the controller does
+//!   no DNS (RFC 3263 lookups belong to the runtime); REFER is answered 501 (scenario S2).
+//!   Redirect retries need the endpoint to still hold the failed INVITE (UDP's Timer D
+//!   keeps it; over TCP the 3xx is mapped).
 //! - The incoming leg has no settings of its own: its session timer is the endpoint's, and
 //!   ring timeouts and maximum durations come from leg B's settings.
 //! - A 2xx to a relayed re-INVITE that arrives after the call ended is absorbed without an

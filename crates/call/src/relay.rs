@@ -124,7 +124,7 @@ pub(crate) fn rewriter(username: &str, session_id: u64, address: &str) -> Origin
 /// | leg B | leg A | why |
 /// |---|---|---|
 /// | no answer (Timer B, transport) | 408 Request Timeout | §16.8 (a proxy generates 408) |
-/// | 3xx | 480 Temporarily Unavailable | a redirect would hand leg B's targets to the caller (topology hiding); Tandem does not recurse yet |
+/// | 3xx | 480 Temporarily Unavailable | a redirect would hand leg B's targets to the caller (topology hiding); Tandem follows it itself when it can (IP-literal `sip:` Contacts, RFC 3261 §8.1.3.4) and maps it only when it cannot |
 /// | 401, 407 | 403 Forbidden | the challenge is addressed to Tandem; the caller cannot answer it |
 /// | other 4xx (404, 408, 480, 486, 487, 488, ...) | the same | the caller learns what the callee said |
 /// | 5xx | 502 Bad Gateway | the failure is leg B's server, not Tandem (a 503 must not be relayed as such: the caller would back off from Tandem, §21.5.4) |
