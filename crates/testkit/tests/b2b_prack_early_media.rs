@@ -329,3 +329,30 @@ fn a_200_waits_for_an_answer_queued_behind_a_reliable_180() {
     t.run(300);
     t.assert_drained();
 }
+
+#[test]
+fn a_cancel_while_the_200_waits_for_the_prack_ends_leg_b_with_bye() {
+    let mut t = setup_full(4105, Callee::Silent, |_| {}, with_100rel(&[CALLER, TANDEM]));
+    let (caller, tandem, callee) = (t.caller, t.tandem, t.callee);
+    let (c, tn) = (t.addr(caller), t.addr(tandem));
+    let far = LinkConfig::latency(std::time::Duration::from_millis(100));
+    t.w.net.set_link_both(c, tn, far);
+    let invite = t.invite(Some(A_OFFER));
+    t.run(300);
+    // The callee (no 100rel) sends 183 with SDP and 200 at once; the 200 waits for the
+    // caller's PRACK of Tandem's reliable 183, and the caller's CANCEL gets there first.
+    t.progress(183, Some(B_ANSWER), false);
+    t.answer_with(Some(B_ANSWER));
+    t.run(20);
+    t.w.command(caller, |ep, now| ep.cancel(now, invite))
+        .unwrap();
+    t.run(1000);
+    assert_eq!(t.labels(tandem, callee), ["INVITE", "ACK", "BYE"]);
+    assert!(responses(&mut t, tandem, caller, 200, Method::Invite).is_empty());
+    assert_eq!(
+        responses(&mut t, tandem, caller, 487, Method::Invite).len(),
+        1
+    );
+    assert_eq!(t.ended(), Some(EndCause::Cancelled));
+    t.assert_drained();
+}

@@ -170,3 +170,46 @@ fn a_caller_requiring_100rel_answers_after_a_reliable_180() {
     t.run(300);
     t.assert_drained();
 }
+
+#[test]
+fn a_prack_without_the_answer_fails_the_call() {
+    let mut t = setup_full(
+        4203,
+        Callee::Silent,
+        |_| {},
+        with_100rel(&[CALLER, TANDEM, CALLEE]),
+    );
+    let (caller, tandem, callee) = (t.caller, t.tandem, t.callee);
+    // A broken caller: it PRACKs the offer in the 183 without an answer (RFC 3262 §5 says
+    // the PRACK must carry it).
+    t.w.set_script(caller, |ep, now, e| {
+        let Event::Response { response, .. } = e else {
+            return;
+        };
+        if response.status() != Some(183) {
+            return;
+        }
+        let d = ep.dialog_of_response(response).unwrap();
+        let rseq = response.typed::<RSeq>().unwrap().unwrap().0;
+        let mut prack = ep.dialog_request(d, &Method::Prack).unwrap();
+        prack
+            .push_header(&HeaderName::RAck, &format!("{rseq} 1 INVITE"))
+            .unwrap();
+        ep.send_in_dialog(now, d, prack).unwrap();
+    });
+    t.invite(None);
+    t.run(200);
+    t.progress(183, Some(B_OFFER), true);
+    t.run(500);
+    // The caller's PRACK gets 200 (§3) and its INVITE 488; leg B is cancelled, never
+    // PRACKed with a made-up answer.
+    assert_eq!(t.labels(tandem, caller), ["100", "183", "200", "488"]);
+    assert!(
+        t.messages(tandem, callee)
+            .iter()
+            .all(|m| m.method() != Some(Method::Prack))
+    );
+    assert_eq!(t.labels(tandem, callee), ["INVITE", "CANCEL", "ACK"]);
+    assert!(matches!(t.ended(), Some(EndCause::Failed(_))));
+    t.assert_drained();
+}
