@@ -425,6 +425,7 @@ impl B2bua {
             CallState::Terminating => return Ok(()),
             _ => {}
         }
+        reason.check_headers()?;
         self.begin_end(call, EndCause::Terminated);
         if state == CallState::Establishing {
             self.abort_establishing(ep, now, call, 480, "Temporarily Unavailable");
@@ -625,6 +626,9 @@ impl B2bua {
     ) {
         let sent = ep.dialog_request(d, &Method::Bye).and_then(|mut m| {
             m.push_header(&HeaderName::Reason, &reason.header_value())?;
+            for (name, value) in &reason.headers {
+                m.push_header(name, value)?;
+            }
             ep.send_in_dialog(now, d, m)
         });
         match sent {

@@ -448,13 +448,19 @@ pub struct LegInfo {
     pub answered: Option<Instant>,
 }
 
-/// A reason for ending a call, sent in the `Reason` header of the BYEs (RFC 3326).
+/// A reason for ending a call, sent in the `Reason` header of the BYEs (RFC 3326), with the
+/// application's own headers for them (UCMA's `CallTerminateOptions`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
     /// The SIP status code put in `cause` (RFC 3326 §2: `protocol = SIP`).
     pub cause: u16,
     /// The `text` parameter (without quotes; `"` and `\` are dropped).
     pub text: String,
+    /// Headers added to the BYEs [`B2bua::terminate`](crate::B2bua::terminate) sends (e.g.
+    /// `X-Disposition: transferred`). Headers the dialog owns (Via, From, To, Call-ID, CSeq,
+    /// Contact, Route, Record-Route, Max-Forwards, Content-Length, Reason) are refused with
+    /// [`CallError::BadHeader`], as are values spanning lines.
+    pub headers: Vec<(HeaderName, String)>,
 }
 
 impl Reason {
@@ -463,7 +469,48 @@ impl Reason {
         Self {
             cause,
             text: text.to_owned(),
+            headers: Vec::new(),
         }
+    }
+
+    /// The same reason with one more header on the BYEs.
+    #[must_use]
+    pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Checks [`Self::headers`]: nothing the dialog owns, no line breaks.
+    pub(crate) fn check_headers(&self) -> Result<(), CallError> {
+        for (name, value) in &self.headers {
+            let owned = matches!(
+                name,
+                HeaderName::Via
+                    | HeaderName::From
+                    | HeaderName::To
+                    | HeaderName::CallId
+                    | HeaderName::CSeq
+                    | HeaderName::Contact
+                    | HeaderName::Route
+                    | HeaderName::RecordRoute
+                    | HeaderName::MaxForwards
+                    | HeaderName::ContentLength
+                    | HeaderName::Reason
+            );
+            if owned {
+                return Err(CallError::BadHeader(format!(
+                    "{} belongs to the dialog",
+                    name.as_str()
+                )));
+            }
+            if value.contains(['\r', '\n']) {
+                return Err(CallError::BadHeader(format!(
+                    "{} spans lines",
+                    name.as_str()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The header value, `SIP;cause=200;text="Call completed"`.

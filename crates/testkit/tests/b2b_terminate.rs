@@ -60,3 +60,51 @@ fn terminate_established_call() {
     assert_eq!(t.ended(), Some(EndCause::Terminated));
     t.assert_drained();
 }
+
+#[test]
+fn terminate_with_headers_puts_them_on_both_byes() {
+    let mut t = setup(114, Callee::Rings);
+    t.invite(Some(A_OFFER));
+    t.run(200);
+    t.answer(B_ANSWER);
+    t.run(200);
+    let disposition = HeaderName::new("X-Disposition");
+    let reason = Reason::new(200, "Transferred").with_header(disposition.clone(), "agent-2");
+    terminate(&mut t, &reason);
+    t.run(300);
+    let (caller, tandem, callee) = (t.caller, t.tandem, t.callee);
+    for n in [caller, callee] {
+        let bye = t.first(tandem, n, "BYE");
+        assert_eq!(values(&bye, &disposition), ["agent-2"]);
+        assert_eq!(values(&bye, &HeaderName::Reason).len(), 1);
+    }
+    t.assert_drained();
+}
+
+#[test]
+fn terminate_refuses_headers_the_dialog_owns_and_sends_nothing() {
+    let mut t = setup(115, Callee::Rings);
+    t.invite(Some(A_OFFER));
+    t.run(200);
+    t.answer(B_ANSWER);
+    t.run(200);
+    let b2b = t.b2b.clone();
+    t.w.command(t.tandem, |ep, now| {
+        let mut b2b = b2b.borrow_mut();
+        let call = b2b.call_ids()[0];
+        for bad in [
+            Reason::new(200, "x").with_header(HeaderName::CallId, "forged"),
+            Reason::new(200, "x").with_header(HeaderName::new("X-A"), "two\r\nlines"),
+        ] {
+            assert!(matches!(
+                b2b.terminate(ep, now, call, &bad),
+                Err(tandem_call::CallError::BadHeader(_))
+            ));
+        }
+        assert_eq!(b2b.state(call), CallState::Established);
+    });
+    t.run(100);
+    let (caller, tandem, callee) = (t.caller, t.tandem, t.callee);
+    assert!(!t.labels(tandem, caller).iter().any(|l| l == "BYE"));
+    assert!(!t.labels(tandem, callee).iter().any(|l| l == "BYE"));
+}
