@@ -7,7 +7,10 @@
 //! ones after it. Commands arrive on a bounded channel and never block the media thread.
 //!
 //! Media is anchored here only for rooms (conferences, recording, IVR); a back-to-back call
-//! passes SDP through and this thread never sees its RTP.
+//! passes SDP through and this thread never sees its RTP. [`answer`] holds the RFC 3264
+//! offer/answer of such anchored legs.
+
+pub mod answer;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};

@@ -11,6 +11,7 @@ use tandem_sip_msg::headers::{FromHeader, ToHeader};
 use tandem_sip_msg::{HeaderName, Message};
 use tokio::sync::{broadcast, watch};
 
+use crate::accept::{AcceptError, AcceptOptions, AcceptedMedia, AudioVideoCall};
 use crate::driver::{Command, Owner, Receivers, Snapshot};
 use crate::error::{DeclineError, TerminateError};
 
@@ -136,6 +137,13 @@ pub enum EndCause {
     /// The back-to-back call ended, for the controller's reason (who hung up, leg B's
     /// failure status, ...).
     BackToBack(tandem_call::EndCause),
+    /// A call Tandem answered itself ([`IncomingCall::accept`]) ended, for this reason:
+    /// `CallerHangUp` (the caller's BYE), `Terminated` (the application's
+    /// [`AudioVideoCall::terminate`](crate::AudioVideoCall::terminate), a dropped handle or
+    /// the endpoint's shutdown), `AckTimeout` (no ACK for the 200, RFC 3261 §13.3.1.4),
+    /// `LegLost` (session timer expiry, RFC 4028 §10) or `Failed` (the ACK of a late offer
+    /// carried no usable answer).
+    Accepted(tandem_call::EndCause),
     /// The call never became a back-to-back call: the caller got this final status, from
     /// [`IncomingCall::decline`], [`IncomingCall::terminate`] or because
     /// [`BackToBackCall::establish`](crate::BackToBackCall::establish) could not start leg B.
@@ -274,6 +282,11 @@ impl Call {
         self.state.borrow().record.clone()
     }
 
+    /// Where the media of an accepted call flows (`None` for other calls).
+    pub(crate) fn accepted_media(&self) -> Option<AcceptedMedia> {
+        self.state.borrow().accepted.clone()
+    }
+
     /// Waits until the state is `Established` (`Ok`) or the call is over (`Err` with its
     /// record), whichever comes first.
     pub(crate) async fn answered_or_ended(&self) -> Result<(), CallRecord> {
@@ -359,7 +372,8 @@ impl MediaFlowChanges {
 /// An incoming call waiting for the application's decision (UCMA's incoming
 /// `AudioVideoCall` before `BeginAccept`).
 ///
-/// Decide with [`Self::decline`] or [`Self::terminate`], or hand it to
+/// Decide with [`Self::accept`] (Tandem answers it, media on its mixer), [`Self::decline`]
+/// or [`Self::terminate`], or hand it to
 /// [`CallSettings::incoming`](crate::CallSettings::incoming) for a
 /// [`BackToBackCall`](crate::BackToBackCall). Meanwhile the caller has had `100 Trying`.
 ///
@@ -455,6 +469,42 @@ impl IncomingCall {
             })
             .await
             .unwrap_or(Err(DeclineError::EndpointClosed))
+    }
+
+    /// Answers the call with Tandem's own media (UCMA's `AudioVideoCall.AcceptAsync()`):
+    /// the endpoint answers the INVITE's SDP offer (RFC 3264: its first audio stream with a
+    /// codec the mixer has, other streams rejected with port 0) with `200 OK` naming an RTP
+    /// socket of its media engine, joins that socket to a room (private unless
+    /// [`AcceptOptions::room`] names one), and resolves once the caller's ACK arrives, with
+    /// the call `Established`.
+    ///
+    /// An INVITE without SDP (RFC 3261 §13.2.1, "late offer") gets Tandem's offer in the 200
+    /// and the answer is taken from the ACK; an ACK without a usable answer ends the call
+    /// with BYE (`Reason: SIP;cause=488`).
+    ///
+    /// Fails with the caller answered `488` when the offer has no codec the mixer has,
+    /// `503` when no media is available; fails after the 200 when no ACK comes (Timer L,
+    /// RFC 6026: Tandem then sends BYE) — see [`AcceptError`].
+    ///
+    /// The media engine starts with the first accepted call, or in
+    /// [`Endpoint::bind`](crate::Endpoint::bind) when
+    /// [`MediaSettings::start_at_bind`](crate::MediaSettings::start_at_bind) is set.
+    pub async fn accept(self, options: AcceptOptions) -> Result<AudioVideoCall, AcceptError> {
+        let id = self.call.id();
+        let room = options.room.clone();
+        let (call, owner) = self.into_parts();
+        owner
+            .link
+            .ask(|reply| Command::Accept { id, options, reply })
+            .await
+            .unwrap_or(Err(AcceptError::EndpointClosed))?;
+        match call.answered_or_ended().await {
+            Ok(()) => Ok(AudioVideoCall::new(call, owner, room)),
+            Err(record) if record.cause == EndCause::EndpointGone => {
+                Err(AcceptError::EndpointClosed)
+            }
+            Err(record) => Err(AcceptError::NotEstablished(record.cause)),
+        }
     }
 
     /// Ends the undecided call: the caller gets `480 Temporarily Unavailable` with the

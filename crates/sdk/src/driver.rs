@@ -25,8 +25,13 @@ use tandem_sip_msg::{HeaderName, Message, Method, Uri};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
+use crate::accept::{AcceptError, AcceptOptions, AcceptedMedia};
 use crate::call::{Call, CallInfo, CallRecord, CallStateChanged, EndCause, IncomingCall};
 use crate::error::{DeclineError, EstablishError};
+
+mod answered;
+
+pub(crate) use answered::Media;
 
 /// Capacity of each call's broadcast of state changes: a call has at most a handful.
 const CHANGES: usize = 16;
@@ -123,6 +128,8 @@ pub(crate) struct Snapshot {
     pub(crate) media: Option<MediaFlowState>,
     /// Set once, when the call is over.
     pub(crate) record: Option<CallRecord>,
+    /// Where an accepted call's media flows.
+    pub(crate) accepted: Option<AcceptedMedia>,
 }
 
 /// The driver's ends of a call's channels.
@@ -147,6 +154,7 @@ impl Channels {
             answered: None,
             media: None,
             record: None,
+            accepted: None,
         });
         let (changes, changes_rx) = broadcast::channel(CHANGES);
         let (media, media_rx) = broadcast::channel(CHANGES);
@@ -218,6 +226,12 @@ pub(crate) enum Command {
         cause: EndCause,
         reply: oneshot::Sender<Result<(), DeclineError>>,
     },
+    /// Answer a pending incoming call with Tandem's own media.
+    Accept {
+        id: u64,
+        options: AcceptOptions,
+        reply: oneshot::Sender<Result<(), AcceptError>>,
+    },
     /// Turn a pending incoming call into a back-to-back call.
     Establish {
         id: u64,
@@ -277,10 +291,13 @@ enum Phase {
         tx: ServerTxId,
         invite: Box<Message>,
         flow: Flow,
+        received: Instant,
         deadline: Instant,
     },
     /// A back-to-back call of the controller.
     B2b(CallId),
+    /// A call Tandem answered itself, its media in a room of the media engine.
+    Answered(Box<answered::Answered>),
 }
 
 struct Entry {
@@ -304,6 +321,8 @@ pub(crate) struct SdkApp {
     sweep_at: Option<Instant>,
     closing: bool,
     shutdown_waiters: Vec<oneshot::Sender<()>>,
+    /// Accepted calls: their media engine and their dialogs and BYEs.
+    answered: Media,
 }
 
 impl SdkApp {
@@ -313,6 +332,7 @@ impl SdkApp {
         incoming: mpsc::Sender<IncomingCall>,
         locals: Vec<(Transport, SocketAddr)>,
         decision_timeout: Duration,
+        media: Media,
     ) -> Self {
         Self {
             b2bua,
@@ -327,6 +347,7 @@ impl SdkApp {
             sweep_at: None,
             closing: false,
             shutdown_waiters: Vec::new(),
+            answered: media,
         }
     }
 
@@ -381,8 +402,12 @@ impl SdkApp {
         let Some(e) = self.calls.remove(&id) else {
             return;
         };
-        if let Phase::Pending { tx, .. } = e.phase {
-            self.by_tx.remove(&tx);
+        match e.phase {
+            Phase::Pending { tx, .. } => {
+                self.by_tx.remove(&tx);
+            }
+            Phase::Answered(a) => self.answered.forget(&a),
+            Phase::B2b(_) => {}
         }
         let record = e.channels.record(cause, legs);
         e.channels.publish(CallState::Terminated, Some(record));
@@ -421,6 +446,7 @@ impl SdkApp {
                             tx,
                             invite,
                             flow,
+                            received: now,
                             deadline: now + self.decision_timeout,
                         },
                         channels,
@@ -638,6 +664,9 @@ impl SdkApp {
                     debug!(?call, error = %err, "terminate");
                 }
             }
+            Phase::Answered(_) => {
+                self.answered_bye(ep, now, id, reason, tandem_call::EndCause::Terminated);
+            }
         }
     }
 
@@ -660,8 +689,8 @@ impl SdkApp {
                     EndCause::Abandoned,
                 );
             }
-            Phase::B2b(_) => {
-                debug!(id, "back-to-back call dropped: terminated");
+            Phase::B2b(_) | Phase::Answered(_) => {
+                debug!(id, "call dropped: terminated");
                 self.terminate(ep, now, id, &Reason::new(200, "Call completed"));
             }
         }
@@ -707,6 +736,11 @@ impl SipApp for SdkApp {
                         self.finish(id, EndCause::CallerCancelled);
                     }
                 }
+                Event::Ack { tx, ack } => self.answered_ack(ep, now, tx, &ack),
+                Event::AckTimeout { tx } => self.answered_ack_timeout(ep, now, tx),
+                Event::Response { tx, response } => self.answered_bye_done(ep, tx, Some(&response)),
+                Event::Timeout { tx } => self.answered_bye_done(ep, tx, None),
+                Event::SessionExpired { dialog } => self.answered_expired(ep, dialog),
                 Event::Discarded { reason, .. } => debug!(%reason, "message discarded"),
                 other => debug!(event = ?other, "endpoint event"),
             }
@@ -725,6 +759,10 @@ impl SipApp for SdkApp {
                 reply,
             } => {
                 let r = self.decline(ep, now, id, (status, &reason), &headers, cause);
+                let _ = reply.send(r);
+            }
+            Command::Accept { id, options, reply } => {
+                let r = self.accept(ep, now, id, options);
                 let _ = reply.send(r);
             }
             Command::Establish {
@@ -762,7 +800,7 @@ impl SipApp for SdkApp {
     fn poll_timeout(&self) -> Option<Instant> {
         let decisions = self.calls.values().filter_map(|e| match e.phase {
             Phase::Pending { deadline, .. } => Some(deadline),
-            Phase::B2b(_) => None,
+            Phase::B2b(_) | Phase::Answered(_) => None,
         });
         decisions
             .chain(self.sweep_at)
@@ -825,6 +863,13 @@ impl SdkApp {
             .ok()
             .flatten()
             .is_some_and(|to| to.0.tag().is_some());
+        if let Some(id) = ep
+            .dialog_of_server_tx(tx)
+            .and_then(|d| self.answered.call_of(d))
+        {
+            self.answered_request(ep, now, id, tx, &request);
+            return;
+        }
         let result = match request.method() {
             // §12.2.2: a request naming a dialog Tandem does not have.
             _ if in_dialog => ep.reply(now, tx, 481, "Call/Transaction Does Not Exist"),

@@ -1,19 +1,21 @@
 //! [`Endpoint`]: the SIP stack of an SDK application, running on its own tokio task.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tandem_call::{B2bua, B2buaConfig};
+use tandem_runtime::media::{MediaConfig, MediaEngine};
 use tandem_runtime::sip::{SipListenConfig, SipRuntime};
-use tandem_sip_core::{Endpoint as SipEndpoint, EndpointConfig, Transport};
+use tandem_sip_core::{Endpoint as SipEndpoint, EndpointConfig, Timers, Transport};
 use tandem_sip_msg::Method;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::b2b::{BackToBackCall, CallSettings, OutgoingLeg};
 use crate::call::IncomingCall;
-use crate::driver::{Command, Link, SdkApp};
+use crate::driver::{Command, Link, Media, SdkApp};
 use crate::error::{BindError, ShutdownError};
 
 /// How an [`Endpoint`] listens and behaves.
@@ -40,6 +42,28 @@ pub struct EndpointSettings {
     /// [`CallSettings::with_session_expires`](crate::CallSettings::with_session_expires);
     /// incoming INVITEs asking for one get it negotiated too. Off by default.
     pub session_timers: bool,
+    /// The media engine of calls Tandem answers itself ([`IncomingCall::accept`]).
+    pub media: MediaSettings,
+    /// SIP timers (RFC 3261 §17: T1, T2, T4 and those derived from them, e.g. how long a
+    /// 2xx waits for its ACK, 64·T1). The RFC's values by default.
+    pub timers: Timers,
+}
+
+/// The media engine of an [`Endpoint`]: one thread mixing rooms every 20 ms, with the RTP
+/// sockets of accepted calls ([`IncomingCall::accept`]).
+#[derive(Debug, Clone, Default)]
+pub struct MediaSettings {
+    /// The engine's settings: the rooms' mixing rate (8, 16 or 48 kHz) and the recordings
+    /// directory. With `recordings` set, *every* room is recorded to
+    /// `DIR/<room>-<n>.wav` (the engine records per engine, not per room).
+    pub engine: MediaConfig,
+    /// Start the engine in [`Endpoint::bind`] (a failure fails the bind) rather than with
+    /// the first accepted call. Off by default: an endpoint that only bridges calls never
+    /// starts the media thread.
+    pub start_at_bind: bool,
+    /// The address of RTP sockets (and of the SDP `c=` line); `None`: the local address the
+    /// INVITE came to.
+    pub address: Option<IpAddr>,
 }
 
 impl EndpointSettings {
@@ -61,6 +85,8 @@ impl EndpointSettings {
             shutdown_grace: Duration::from_secs(5),
             seed: None,
             session_timers: false,
+            media: MediaSettings::default(),
+            timers: Timers::default(),
         }
     }
 
@@ -73,6 +99,12 @@ impl EndpointSettings {
     /// Turns on session timers (see [`Self::session_timers`]).
     pub fn with_session_timers(mut self) -> Self {
         self.session_timers = true;
+        self
+    }
+
+    /// Records every room of the media engine to `dir` (see [`MediaSettings::engine`]).
+    pub fn with_recordings(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.media.engine.recordings = Some(dir.into());
         self
     }
 
@@ -137,6 +169,7 @@ impl Endpoint {
             allow: ALLOW.to_vec(),
             stream_local,
             seed,
+            timers: settings.timers,
             ..EndpointConfig::default()
         };
         if settings.session_timers {
@@ -155,12 +188,26 @@ impl Endpoint {
             .filter(|t| local_addrs.iter().any(|(b, _)| b == t))
             .collect();
         let link = Arc::new(Link::new(commands_tx, transports, seed.rotate_left(17)));
+        let engine = if settings.media.start_at_bind {
+            Some(
+                MediaEngine::start(settings.media.engine.clone())
+                    .map_err(|e| BindError::Media(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let media = Media::new(
+            engine,
+            settings.media.engine.clone(),
+            settings.media.address,
+        );
         let app = SdkApp::new(
             B2bua::new(settings.b2bua.clone()),
             Arc::clone(&link),
             incoming_tx,
             local_addrs.clone(),
             settings.decision_timeout,
+            media,
         );
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -14,6 +14,9 @@ pub enum BindError {
     /// The settings are unusable (e.g. a zero-sized queue).
     #[error("invalid endpoint settings: {0}")]
     Settings(String),
+    /// The media engine could not start ([`MediaSettings::start_at_bind`](crate::MediaSettings::start_at_bind)).
+    #[error("the media engine did not start: {0}")]
+    Media(String),
 }
 
 /// Why [`Endpoint::shutdown`](crate::Endpoint::shutdown) did not stop cleanly. The endpoint

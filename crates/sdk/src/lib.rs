@@ -7,6 +7,7 @@
 //! | `CollaborationPlatform` + `ApplicationEndpoint` | [`Endpoint`] ([`Endpoint::bind`], [`Endpoint::shutdown`]) |
 //! | `RegisterForIncomingCall<AudioVideoCall>` | [`Endpoint::incoming_calls`] → [`IncomingCall`] |
 //! | `call.Decline()` | [`IncomingCall::decline`] |
+//! | `AudioVideoCall.AcceptAsync()` (`CallAcceptOptions`) | [`IncomingCall::accept`] ([`AcceptOptions`]) → [`AudioVideoCall`] |
 //! | `BackToBackCallSettings(call1)` / `(call2, destinationUri)` | [`CallSettings::incoming`] / [`CallSettings::outgoing`] |
 //! | `SetPassThroughHeaderNames` | [`CallSettings::with_pass_through_header_names`] |
 //! | `BackToBackCall`, `BeginEstablish`/`EndEstablish` | [`BackToBackCall::new`], [`BackToBackCall::establish`] |
@@ -56,25 +57,53 @@
 //!   undecided past [`EndpointSettings::decision_timeout`].
 //! - Dropping the last clone of a [`BackToBackCall`] terminates the call (480 to the caller
 //!   before the answer, BYE on both legs after it).
+//! - Dropping the last clone of an [`AudioVideoCall`] terminates it (BYE).
 //! - A [`Call`] is only an observer: holding or dropping it changes nothing.
 //! - Dropping the [`Endpoint`] stops the driver without BYEs; [`Endpoint::shutdown`] ends
 //!   calls first.
 //!
-//! Media flows peer to peer: the SDP is relayed with only Tandem's `o=` line changed, so the
-//! endpoint never sends or receives RTP.
+//! # Where media flows
+//!
+//! In a [`BackToBackCall`] media flows peer to peer: the SDP is relayed with only Tandem's
+//! `o=` line changed, so the endpoint never sends or receives RTP.
+//!
+//! A call Tandem answers itself ([`IncomingCall::accept`]) has its media anchored on the
+//! endpoint's media engine ([`MediaSettings`]; one thread, started with the first accepted
+//! call): Tandem answers the offer (RFC 3264) with an RTP socket of its own and joins it to a
+//! room of the mixer, private by default, or shared by every call accepted into the same
+//! [`AcceptOptions::room`] (a conference bridge):
+//!
+//! ```no_run
+//! use tandem_sdk::{AcceptOptions, Endpoint, EndpointSettings};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let endpoint = Endpoint::bind(EndpointSettings::new("127.0.0.1:5060".parse()?)).await?;
+//! let mut incoming = endpoint.incoming_calls();
+//! while let Some(call) = incoming.next().await {
+//!     tokio::spawn(async move {
+//!         if let Ok(call) = call.accept(AcceptOptions::new().room("bridge")).await {
+//!             println!("ended: {:?}", call.ended().await.cause);
+//!         }
+//!     });
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
+mod accept;
 mod b2b;
 mod call;
 mod driver;
 mod endpoint;
 mod error;
 
+pub use accept::{AcceptError, AcceptOptions, AcceptedMedia, AudioVideoCall};
 pub use b2b::{BackToBackCall, CallSettings, IncomingLeg, OutgoingLeg};
 pub use call::{
     Call, CallInfo, CallRecord, CallStateChanged, CallTerminateOptions, EndCause, IncomingCall,
     MediaFlowChanges, StateChanges,
 };
-pub use endpoint::{Endpoint, EndpointSettings, IncomingCalls};
+pub use endpoint::{Endpoint, EndpointSettings, IncomingCalls, MediaSettings};
 pub use error::{BindError, DeclineError, EstablishError, ShutdownError, TerminateError};
 
 /// The call controller's settings (Tandem's `o=` line), part of [`EndpointSettings`].
@@ -91,7 +120,11 @@ pub use tandem_call::EndCause as B2bEndCause;
 pub use tandem_call::MediaFlowState;
 /// One leg of a [`CallRecord`], and its vocabulary.
 pub use tandem_call::{EndedBy, Leg, LegRecord};
+/// The media engine's settings, part of [`MediaSettings`].
+pub use tandem_runtime::media::MediaConfig;
 /// Listening sockets of an [`EndpointSettings`].
 pub use tandem_runtime::sip::SipListenConfig;
+/// SIP timers, part of [`EndpointSettings`].
+pub use tandem_sip_core::Timers;
 /// A SIP transport (UDP, TCP, TLS, WS).
 pub use tandem_sip_core::Transport;

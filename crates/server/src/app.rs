@@ -8,14 +8,14 @@
 //! [`Command`]s (see `SipRuntime::run_app`) and watches it through [`Events`].
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use bytes::Bytes;
 use tandem_call::{B2bua, B2buaConfig, CallEvent, CallSettings};
-use tandem_media::codec::CodecKind;
+use tandem_runtime::media::answer::{LocalMedia, answer_sdp, choose_audio};
 use tandem_runtime::media::{LegSpec, MediaEngine};
-use tandem_sdp::{MediaKind, SessionDescription};
+use tandem_sdp::SessionDescription;
 use tandem_sip_core::auth::{AuthKind, AuthOutcome, DigestAuthenticator, Secret};
 use tandem_sip_core::registrar::{Aor, Registrar};
 use tandem_sip_core::{Endpoint, Event, Flow, ServerTxId, Transport};
@@ -450,7 +450,8 @@ impl App {
         room: String,
         call_id: String,
     ) -> Result<(), tandem_sip_core::RespondError> {
-        // RFC 3264 §5/§6: answer the offer's first audio stream with a codec the mixer has.
+        // RFC 3264 §5/§6: answer the offer's first audio stream with a codec the mixer has
+        // (`tandem_runtime::media::answer`).
         let offer = match SessionDescription::parse(request.body()) {
             Ok(sdp) if !request.body().is_empty() => sdp,
             _ => {
@@ -484,7 +485,8 @@ impl App {
         };
         let port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
         self.session_id += 1;
-        let answer = answer_sdp(&offer, &chosen, local_ip, port, self.session_id);
+        let local = LocalMedia::new(local_ip, port, self.session_id);
+        let answer = answer_sdp(&offer, &chosen, &local);
         let spec = LegSpec {
             room: room.clone(),
             key: call_id.clone(),
@@ -546,103 +548,6 @@ fn reject(
     ep.respond(now, tx, r)
 }
 
-/// The audio stream Tandem answers.
-#[derive(Debug, Clone)]
-struct ChosenAudio {
-    index: usize,
-    codec: CodecKind,
-    payload_type: u8,
-    encoding: String,
-    clock_rate: u32,
-    channels: u32,
-    telephone_event: Option<u8>,
-    remote: SocketAddr,
-}
-
-/// First audio stream with a codec the mixer supports, in the offerer's order of preference.
-fn choose_audio(offer: &SessionDescription) -> Option<ChosenAudio> {
-    for media in offer.media_sections() {
-        if media.kind() != MediaKind::Audio || media.port() == 0 {
-            continue;
-        }
-        let conn = media.connection()?;
-        let ip: IpAddr = conn.address.parse().ok()?;
-        let remote = SocketAddr::new(ip, media.port());
-        let telephone_event = media
-            .codecs()
-            .iter()
-            .find(|c| c.is_telephone_event() && c.clock_rate == 8_000)
-            .map(|c| c.payload_type);
-        for c in media.codecs() {
-            let codec = match (c.encoding.to_ascii_uppercase().as_str(), c.clock_rate) {
-                ("PCMU", 8_000) => CodecKind::Pcmu,
-                ("PCMA", 8_000) => CodecKind::Pcma,
-                ("G722", 8_000) => CodecKind::G722,
-                ("OPUS", 48_000) => CodecKind::Opus,
-                _ => continue,
-            };
-            return Some(ChosenAudio {
-                index: media.index(),
-                codec,
-                payload_type: c.payload_type,
-                encoding: c.encoding.to_string(),
-                clock_rate: c.clock_rate,
-                channels: c.channels,
-                telephone_event,
-                remote,
-            });
-        }
-    }
-    None
-}
-
-/// RFC 3264 §6: an answer with as many m= lines as the offer; the chosen audio stream
-/// accepted, every other stream rejected with port 0.
-fn answer_sdp(
-    offer: &SessionDescription,
-    chosen: &ChosenAudio,
-    ip: IpAddr,
-    port: u16,
-    session: u64,
-) -> String {
-    let family = if ip.is_ipv6() { "IP6" } else { "IP4" };
-    let mut s = format!(
-        "v=0\r\no=tandem {session} 1 IN {family} {ip}\r\ns=tandem\r\nc=IN {family} {ip}\r\nt=0 0\r\n"
-    );
-    for media in offer.media_sections() {
-        if media.index() != chosen.index {
-            let fmt = media.formats().first().copied().unwrap_or("0");
-            s.push_str(&format!(
-                "m={} 0 {} {fmt}\r\n",
-                media.media_type(),
-                media.proto()
-            ));
-            continue;
-        }
-        let mut pts = chosen.payload_type.to_string();
-        if let Some(te) = chosen.telephone_event {
-            pts.push_str(&format!(" {te}"));
-        }
-        s.push_str(&format!("m=audio {port} {} {pts}\r\n", media.proto()));
-        let channels = if chosen.channels > 1 {
-            format!("/{}", chosen.channels)
-        } else {
-            String::new()
-        };
-        s.push_str(&format!(
-            "a=rtpmap:{} {}/{}{channels}\r\n",
-            chosen.payload_type, chosen.encoding, chosen.clock_rate
-        ));
-        if let Some(te) = chosen.telephone_event {
-            s.push_str(&format!(
-                "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"
-            ));
-        }
-        s.push_str("a=ptime:20\r\na=sendrecv\r\n");
-    }
-    s
-}
-
 /// §11.2: 200 with Allow, Accept and Supported.
 fn options_response(
     ep: &Endpoint,
@@ -658,48 +563,4 @@ fn options_response(
     r.push_header(&HeaderName::Accept, &ep.config().accept.join(", "))?;
     r.push_header(&HeaderName::Supported, &ep.config().supported.join(", "))?;
     Ok(r)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const OFFER: &str = "v=0\r\no=a 1 1 IN IP4 192.0.2.5\r\ns=-\r\nc=IN IP4 192.0.2.5\r\nt=0 0\r\n\
-        m=video 5002 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n\
-        m=audio 5000 RTP/AVP 18 8 0 101\r\na=rtpmap:18 G729/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
-
-    #[test]
-    fn answers_the_first_supported_codec_and_rejects_other_streams() {
-        let offer = SessionDescription::parse(OFFER.as_bytes()).unwrap();
-        let chosen = choose_audio(&offer).unwrap();
-        assert_eq!(
-            chosen.codec,
-            CodecKind::Pcma,
-            "G.729 is not mixed; PCMA is next"
-        );
-        assert_eq!(chosen.payload_type, 8);
-        assert_eq!(chosen.telephone_event, Some(101));
-        assert_eq!(chosen.remote, "192.0.2.5:5000".parse().unwrap());
-        let answer = answer_sdp(&offer, &chosen, "127.0.0.1".parse().unwrap(), 40_000, 7);
-        let parsed = SessionDescription::parse(answer.as_bytes()).unwrap();
-        assert_eq!(
-            parsed.media_count(),
-            2,
-            "RFC 3264 §6: one m= line per offered stream"
-        );
-        assert_eq!(parsed.media(0).unwrap().port(), 0, "video rejected");
-        let audio = parsed.media(1).unwrap();
-        assert_eq!(audio.port(), 40_000);
-        assert_eq!(audio.formats(), ["8", "101"]);
-        assert!(answer.contains("a=rtpmap:8 PCMA/8000\r\n"));
-    }
-
-    #[test]
-    fn no_common_codec_means_no_answer() {
-        let offer = SessionDescription::parse(
-            b"v=0\r\no=a 1 1 IN IP4 192.0.2.5\r\ns=-\r\nc=IN IP4 192.0.2.5\r\nt=0 0\r\nm=audio 5000 RTP/AVP 18\r\n",
-        )
-        .unwrap();
-        assert!(choose_audio(&offer).is_none());
-    }
 }

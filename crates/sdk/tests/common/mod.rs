@@ -225,6 +225,11 @@ impl Caller {
     }
 
     pub fn invite_text(&self, extra: &str) -> String {
+        self.invite_text_with(extra, Some(OFFER))
+    }
+
+    /// The INVITE with `sdp` as its body (`None`: no body, a late offer).
+    pub fn invite_text_with(&self, extra: &str, sdp: Option<&str>) -> String {
         let a = self.peer.addr;
         let m = format!(
             "INVITE sip:service@{t} SIP/2.0\r\nVia: SIP/2.0/UDP {a};branch=z9hG4bK-inv-{id};rport\r\n\
@@ -234,7 +239,7 @@ impl Caller {
             id = self.call_id,
             from = self.from(),
         );
-        finish(m, Some(OFFER))
+        finish(m, sdp)
     }
 
     pub async fn invite(&self) {
@@ -257,6 +262,11 @@ impl Caller {
     /// Waits for the INVITE's final response; ACKs it (§17.1.1.3 for a failure, §13.2.2.4
     /// for a 2xx).
     pub async fn final_response(&mut self) -> Msg {
+        self.final_response_with(None).await
+    }
+
+    /// [`Self::final_response`], the ACK of a 2xx carrying `ack_sdp` (a late offer's answer).
+    pub async fn final_response_with(&mut self, ack_sdp: Option<&str>) -> Msg {
         let r = self.peer.recv_final("INVITE").await;
         self.to = r.header("To").map(str::to_owned);
         let a = self.peer.addr;
@@ -277,7 +287,8 @@ impl Caller {
             to = self.to.as_deref().unwrap(),
             id = self.call_id,
         );
-        self.peer.send(self.tandem, &finish(ack, None)).await;
+        let body = if status < 300 { ack_sdp } else { None };
+        self.peer.send(self.tandem, &finish(ack, body)).await;
         r
     }
 
