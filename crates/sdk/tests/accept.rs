@@ -383,3 +383,120 @@ async fn without_ack_the_call_ends_with_bye_and_accept_fails() {
     .await
     .expect("test timed out");
 }
+
+#[tokio::test]
+async fn recordings_are_per_engine_and_name_the_room() {
+    tokio::time::timeout(TEST, async {
+        let dir = std::env::temp_dir().join(format!("tandem-sdk-accept-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (ep, mut calls, tandem) = endpoint_with(|s| {
+            s.media.engine.recordings = Some(dir.clone());
+            s.media.start_at_bind = true;
+        })
+        .await;
+        let acceptor = tokio::spawn(async move {
+            accept_next(&mut calls, AcceptOptions::new().room("desk")).await
+        });
+        let (mut caller, rtp) = dial(tandem).await;
+        let ok = caller.final_response().await;
+        let to_tandem = media_addr(ok.body());
+        let call = acceptor.await.unwrap();
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        for k in 0..10u16 {
+            tick.tick().await;
+            let packet = RtpHeader {
+                payload_type: 0,
+                sequence: k,
+                timestamp: 160 * u32::from(k),
+                ssrc: 7,
+                ..Default::default()
+            }
+            .to_bytes(&tone_frame(160 * usize::from(k)))
+            .unwrap();
+            rtp.send_to(&packet, to_tandem).await.unwrap();
+        }
+        caller.bye().await;
+        assert_eq!(caller.peer.recv_final("BYE").await.status(), Some(200));
+        call.ended().await;
+
+        // The room closed with its last call: the media thread finalises `room_desk-0.wav`
+        // (RIFF sizes written); poll for it.
+        let path = dir.join("room_desk-0.wav");
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            let data = bytes
+                .get(40..44)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+            if data.is_some_and(|d| d > 0 && d + 44 == bytes.len()) {
+                assert!(bytes.len() > 44 + 5 * 320, "at least 100 ms of audio");
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no finalised recording"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        ep.shutdown().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test]
+async fn a_late_offer_whose_ack_has_no_answer_ends_with_bye() {
+    tokio::time::timeout(TEST, async {
+        let (ep, mut calls, tandem) = endpoint().await;
+        let acceptor = tokio::spawn(async move {
+            let call = calls.next().await.unwrap();
+            call.accept(AcceptOptions::new()).await
+        });
+        let mut caller = Caller::new(tandem).await;
+        caller
+            .peer
+            .send(tandem, &caller.invite_text_with("", None))
+            .await;
+        assert_eq!(caller.final_response_with(None).await.status(), Some(200));
+        let (bye, _) = caller.peer.recv_request("BYE").await;
+        assert!(bye.header("Reason").unwrap().contains("cause=488"));
+        let ok = common::response(&bye, 200, "OK", None, None, None);
+        caller.peer.send(tandem, &ok).await;
+        let err = acceptor.await.unwrap().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AcceptError::NotEstablished(EndCause::Accepted(B2bEndCause::Failed(_)))
+            ),
+            "{err:?}"
+        );
+        ep.shutdown().await.unwrap();
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test]
+async fn shutdown_hangs_up_accepted_calls_with_503() {
+    tokio::time::timeout(TEST, async {
+        let (ep, mut calls, tandem) = endpoint().await;
+        let acceptor =
+            tokio::spawn(async move { accept_next(&mut calls, AcceptOptions::new()).await });
+        let (mut caller, _rtp) = dial(tandem).await;
+        assert_eq!(caller.final_response().await.status(), Some(200));
+        let call = acceptor.await.unwrap();
+        let stopping = tokio::spawn(ep.shutdown());
+        let (bye, _) = caller.peer.recv_request("BYE").await;
+        assert!(bye.header("Reason").unwrap().contains("cause=503"));
+        let ok = common::response(&bye, 200, "OK", None, None, None);
+        caller.peer.send(tandem, &ok).await;
+        stopping.await.unwrap().unwrap();
+        assert_eq!(
+            call.ended().await.cause,
+            EndCause::Accepted(B2bEndCause::Terminated)
+        );
+    })
+    .await
+    .expect("test timed out");
+}

@@ -379,7 +379,8 @@ impl SdkApp {
         let pending = a.pending_bye.take();
         if let Some(e) = self.calls.get(&id) {
             e.channels.state.send_modify(|s| s.accepted = Some(media));
-            if first {
+            // A late offer without a usable answer never establishes: it ends with BYE.
+            if first && fail.is_none() {
                 e.channels.publish(CallState::Established, None);
                 e.channels.publish_media(MediaFlowState::Connected);
             }
