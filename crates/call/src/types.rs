@@ -481,7 +481,7 @@ impl Reason {
     }
 
     /// Checks [`Self::headers`]: nothing the dialog owns, no line breaks.
-    pub(crate) fn check_headers(&self) -> Result<(), CallError> {
+    pub fn check_headers(&self) -> Result<(), CallError> {
         for (name, value) in &self.headers {
             let owned = matches!(
                 name,
@@ -500,6 +500,14 @@ impl Reason {
             if owned {
                 return Err(CallError::BadHeader(format!(
                     "{} belongs to the dialog",
+                    name.as_str()
+                )));
+            }
+            // RFC 3261 §25.1: a header name is a token.
+            let token = |c: char| c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c);
+            if name.as_str().is_empty() || !name.as_str().chars().all(token) {
+                return Err(CallError::BadHeader(format!(
+                    "{:?} is not a header name",
                     name.as_str()
                 )));
             }

@@ -155,7 +155,7 @@ impl AudioVideoCall {
         options: CallTerminateOptions,
     ) -> Result<CallRecord, TerminateError> {
         let id = self.call.id();
-        let reason = options.reason();
+        let reason = options.reason()?;
         self.owner
             .link
             .ask(|reply| Command::Terminate { id, reason, reply })

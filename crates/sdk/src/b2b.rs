@@ -389,7 +389,7 @@ impl BackToBackCall {
             return Ok(self.inner.call.ended().await);
         }
         let id = self.inner.call.id();
-        let reason = options.reason();
+        let reason = options.reason()?;
         self.inner
             .owner
             .link

@@ -515,7 +515,7 @@ impl IncomingCall {
         options: CallTerminateOptions,
     ) -> Result<CallRecord, TerminateError> {
         let id = self.call.id();
-        let reason = options.reason();
+        let reason = options.reason()?;
         self.owner
             .link
             .ask(|reply| Command::Terminate { id, reason, reply })
@@ -530,11 +530,13 @@ impl IncomingCall {
 }
 
 /// How to end a call (UCMA's `CallTerminateOptions`): the `Reason` header (RFC 3326) sent
-/// on the BYEs, by default `SIP;cause=200;text="Call completed"`.
+/// on the BYEs, by default `SIP;cause=200;text="Call completed"`, and headers of the
+/// application's own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallTerminateOptions {
     cause: u16,
     text: String,
+    headers: Vec<(String, String)>,
 }
 
 impl Default for CallTerminateOptions {
@@ -542,6 +544,7 @@ impl Default for CallTerminateOptions {
         Self {
             cause: 200,
             text: "Call completed".to_owned(),
+            headers: Vec::new(),
         }
     }
 }
@@ -559,7 +562,24 @@ impl CallTerminateOptions {
         self
     }
 
-    pub(crate) fn reason(&self) -> tandem_call::Reason {
-        tandem_call::Reason::new(self.cause, &self.text)
+    /// Adds a header to the BYEs (UCMA's `CallTerminateOptions.Headers`), e.g.
+    /// `("X-Disposition", "resolved")`. Headers the dialog owns (Via, From, To, Call-ID,
+    /// CSeq, Contact, Route, Record-Route, Max-Forwards, Content-Length, Reason) and values
+    /// spanning lines make `terminate` fail with [`TerminateError::BadHeader`] before
+    /// anything is sent.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub(crate) fn reason(&self) -> Result<tandem_call::Reason, TerminateError> {
+        let mut reason = tandem_call::Reason::new(self.cause, &self.text);
+        for (name, value) in &self.headers {
+            reason = reason.with_header(HeaderName::new(name), value.clone());
+        }
+        reason
+            .check_headers()
+            .map_err(|e| TerminateError::BadHeader(e.to_string()))?;
+        Ok(reason)
     }
 }

@@ -144,4 +144,8 @@ pub enum TerminateError {
     /// The endpoint stopped before the call was confirmed over.
     #[error("the endpoint is shut down")]
     EndpointClosed,
+    /// A header of the [`CallTerminateOptions`](crate::CallTerminateOptions) cannot go on a
+    /// BYE; nothing was sent and the call goes on.
+    #[error("invalid termination header: {0}")]
+    BadHeader(String),
 }

@@ -233,14 +233,19 @@ async fn terminate_sends_bye_with_reason_and_ends_the_call() {
         let hangup = tokio::spawn({
             let call = call.clone();
             async move {
-                call.terminate(CallTerminateOptions::new().with_reason(480, "Agent logged out"))
-                    .await
+                call.terminate(
+                    CallTerminateOptions::new()
+                        .with_reason(480, "Agent logged out")
+                        .with_header("X-Disposition", "queue-closed"),
+                )
+                .await
             }
         });
         let (bye, _) = caller.peer.recv_request("BYE").await;
         let reason = bye.header("Reason").unwrap();
         assert!(reason.contains("cause=480"), "{reason}");
         assert!(reason.contains("Agent logged out"), "{reason}");
+        assert_eq!(bye.header("X-Disposition"), Some("queue-closed"));
         assert_eq!(bye.header("Call-ID"), Some(caller.call_id.as_str()));
         let ok = common::response(&bye, 200, "OK", None, None, None);
         caller.peer.send(tandem, &ok).await;

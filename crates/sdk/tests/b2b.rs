@@ -158,14 +158,29 @@ async fn terminate_ends_both_legs() {
         let mut callee = Callee::new().await;
         let (b2b, changes) = establish(&mut caller, &mut callee, &mut calls).await;
 
+        // A header the dialog owns is refused before anything is sent.
+        let refused = b2b
+            .terminate(CallTerminateOptions::new().with_header("Call-ID", "forged"))
+            .await;
+        assert!(
+            matches!(refused, Err(tandem_sdk::TerminateError::BadHeader(_))),
+            "{refused:?}"
+        );
+        assert_eq!(b2b.state(), CallState::Established);
+
         let terminating = tokio::spawn({
             let b2b = b2b.clone();
             async move {
-                b2b.terminate(CallTerminateOptions::new().with_reason(480, "Agent logged out"))
-                    .await
+                b2b.terminate(
+                    CallTerminateOptions::new()
+                        .with_reason(480, "Agent logged out")
+                        .with_header("X-Disposition", "shift-over"),
+                )
+                .await
             }
         });
         let (bye_a, from) = caller.peer.recv_request("BYE").await;
+        assert_eq!(bye_a.header("X-Disposition"), Some("shift-over"));
         assert!(
             bye_a
                 .header("Reason")
@@ -176,6 +191,7 @@ async fn terminate_ends_both_legs() {
             .send(from, &common::response(&bye_a, 200, "OK", None, None, None))
             .await;
         let (bye_b, _) = callee.peer.recv_request("BYE").await;
+        assert_eq!(bye_b.header("X-Disposition"), Some("shift-over"));
         assert!(
             bye_b
                 .header("Reason")

@@ -463,6 +463,9 @@ impl SdkApp {
             let mut bye = ep.dialog_request(d, &Method::Bye).map_err(|_| ())?;
             bye.push_header(&HeaderName::Reason, &reason.header_value())
                 .map_err(|_| ())?;
+            for (name, value) in &reason.headers {
+                bye.push_header(name, value).map_err(|_| ())?;
+            }
             ep.send_in_dialog(now, d, bye).map_err(|_| ())
         });
         match sent {
