@@ -436,6 +436,11 @@ pub(crate) fn send_invite(
     for (name, value) in &settings.extra_headers {
         m.push_header(name, value).map_err(bad)?;
     }
+    if let Some(identity) = &settings.asserted_identity {
+        // RFC 3325 §9.1: one identity per URI scheme; Tandem asserts exactly this one.
+        m.replace_header(&HeaderName::PAssertedIdentity, identity)
+            .map_err(bad)?;
+    }
     if let Some(interval) = settings.session_expires {
         // RFC 4028 §4: Min-SE is at least 90 s, so is any interval asked for.
         let secs = interval.as_secs().max(90);

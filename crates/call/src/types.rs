@@ -90,6 +90,10 @@ pub struct CallSettings {
     /// From of leg B (a name-addr without tag, e.g. `"Alice" <sip:alice@example.com>`).
     /// `None`: leg A's display name and From URI (the caller id), with a new tag.
     pub from: Option<String>,
+    /// `P-Asserted-Identity` of the leg's INVITE (RFC 3325 §9.1), e.g.
+    /// `"Support" <sip:+15551230000@example.com>`: the identity a trusted network shows the
+    /// callee. Replaces any copied or extra one. `None`: whatever the allow-list copies.
+    pub asserted_identity: Option<String>,
     /// Headers added to leg B's INVITE (after the copied ones), e.g. `X-Queue: sales`.
     pub extra_headers: Vec<(HeaderName, String)>,
     /// The pass-through allow-list: headers of leg A's INVITE (and of in-dialog requests of
@@ -130,6 +134,7 @@ impl CallSettings {
             fallbacks: Vec::new(),
             target,
             from: None,
+            asserted_identity: None,
             extra_headers: Vec::new(),
             pass_through: Vec::new(),
             ring_timeout: None,
@@ -150,6 +155,13 @@ impl CallSettings {
     #[must_use]
     pub fn with_from(mut self, from: impl Into<String>) -> Self {
         self.from = Some(from.into());
+        self
+    }
+
+    /// Sets [`Self::asserted_identity`].
+    #[must_use]
+    pub fn with_asserted_identity(mut self, identity: impl Into<String>) -> Self {
+        self.asserted_identity = Some(identity.into());
         self
     }
 

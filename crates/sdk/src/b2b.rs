@@ -26,6 +26,7 @@ pub struct OutgoingLeg {
     destination: String,
     fallbacks: Vec<String>,
     from: Option<String>,
+    asserted_identity: Option<String>,
     headers: Vec<(HeaderName, String)>,
     ring_timeout: Option<Duration>,
     max_duration: Option<Duration>,
@@ -70,6 +71,7 @@ impl CallSettings<OutgoingLeg> {
                 destination: destination.into(),
                 fallbacks: Vec::new(),
                 from: None,
+                asserted_identity: None,
                 headers: Vec::new(),
                 ring_timeout: None,
                 max_duration: None,
@@ -91,6 +93,14 @@ impl CallSettings<OutgoingLeg> {
     /// instead of the caller's display name and URI.
     pub fn with_from(mut self, name_addr: impl Into<String>) -> Self {
         self.leg.from = Some(name_addr.into());
+        self
+    }
+
+    /// Leg B's `P-Asserted-Identity` (RFC 3325 §9.1), e.g.
+    /// `"Support" <sip:+15551230000@example.com>`: the identity a trusted network shows the
+    /// callee. It replaces any the pass-through list would copy from leg A.
+    pub fn with_asserted_identity(mut self, name_addr: impl Into<String>) -> Self {
+        self.leg.asserted_identity = Some(name_addr.into());
         self
     }
 
@@ -479,6 +489,7 @@ async fn resolve_leg(
         target,
         targets,
         from: leg.from,
+        asserted_identity: leg.asserted_identity,
         headers: leg.headers,
         pass_through: all_pass,
         ring_timeout: leg.ring_timeout,

@@ -277,6 +277,7 @@ pub(crate) struct Outgoing {
     pub(crate) target: Uri,
     pub(crate) targets: Vec<Target>,
     pub(crate) from: Option<String>,
+    pub(crate) asserted_identity: Option<String>,
     pub(crate) headers: Vec<(HeaderName, String)>,
     pub(crate) pass_through: Vec<HeaderName>,
     pub(crate) ring_timeout: Option<Duration>,
@@ -588,6 +589,7 @@ impl SdkApp {
         let mut settings = LegSettings::new(*first, outgoing.target);
         settings.fallbacks = rest.to_vec();
         settings.from = outgoing.from;
+        settings.asserted_identity = outgoing.asserted_identity;
         settings.extra_headers = outgoing.headers;
         settings.pass_through = outgoing.pass_through;
         settings.ring_timeout = outgoing.ring_timeout;

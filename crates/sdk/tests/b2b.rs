@@ -27,7 +27,9 @@ async fn establish(
 
     let b2b = BackToBackCall::new(
         CallSettings::incoming(call).with_pass_through_header_names(["Subject"]),
-        CallSettings::outgoing(callee.uri()).with_header("X-Queue", "sales"),
+        CallSettings::outgoing(callee.uri())
+            .with_header("X-Queue", "sales")
+            .with_asserted_identity("<sip:+15551230000@tandem.example>"),
     );
     let changes = b2b.state_changed();
     let mut media = b2b.media_flow_changed();
@@ -39,6 +41,10 @@ async fn establish(
 
     let invite = callee.recv_invite().await;
     assert_eq!(invite.header("X-Queue"), Some("sales"));
+    assert_eq!(
+        invite.header("P-Asserted-Identity"),
+        Some("<sip:+15551230000@tandem.example>")
+    );
     assert_eq!(invite.header("Subject"), Some("sdk test"), "passed through");
     assert_ne!(
         invite.header("Call-ID"),

@@ -67,6 +67,8 @@ pub(crate) struct Route {
     pub(crate) headers: Vec<(HeaderName, String)>,
     pub(crate) pass_through: Vec<HeaderName>,
     pub(crate) from: Option<String>,
+    /// P-Asserted-Identity of the outgoing leg (RFC 3325).
+    pub(crate) asserted_identity: Option<String>,
     /// Per-leg timers and credentials of the outgoing leg.
     pub(crate) ring_timeout: Option<std::time::Duration>,
     pub(crate) max_duration: Option<std::time::Duration>,
@@ -363,6 +365,7 @@ impl App {
         settings.extra_headers = route.headers.clone();
         settings.pass_through = route.pass_through.clone();
         settings.from = route.from.clone();
+        settings.asserted_identity = route.asserted_identity.clone();
         settings.ring_timeout = route.ring_timeout;
         settings.max_duration = route.max_duration;
         settings.session_expires = route.session_expires;

@@ -56,6 +56,10 @@ pub(crate) struct RouteConfig {
     /// From of the outgoing leg (a name-addr); default: the caller's.
     #[serde(default)]
     pub(crate) from: Option<String>,
+    /// P-Asserted-Identity of the outgoing leg (RFC 3325 §9.1, a name-addr); replaces any
+    /// the pass-through list copies.
+    #[serde(default)]
+    pub(crate) asserted_identity: Option<String>,
     /// Seconds the outgoing leg may ring before it is cancelled and the caller gets 480;
     /// default: only Timer C (RFC 3261 §16.6, 3 minutes).
     #[serde(default)]
@@ -1043,11 +1047,16 @@ mod tests {
     fn route_leg_settings() {
         let c = parse(
             "[[route]]\nmatch = \".\"\ndestination = \"sip:a@127.0.0.1\"\nring_timeout_s = 20\n\
+             asserted_identity = \"<sip:+15551230000@example.com>\"\n\
              max_duration_s = 3600\nsession_expires_s = 1800\n\
              [route.credentials]\nusername = \"tandem\"\npassword = \"s\"\nrealm = \"carrier\"\n",
         )
         .unwrap();
         let r = &c.routes[0];
+        assert_eq!(
+            r.asserted_identity.as_deref(),
+            Some("<sip:+15551230000@example.com>")
+        );
         assert_eq!(
             (r.ring_timeout_s, r.max_duration_s, r.session_expires_s),
             (Some(20), Some(3600), Some(1800))

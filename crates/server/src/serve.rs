@@ -258,6 +258,7 @@ fn routes(config: &Config) -> Result<Vec<app::Route>, Box<dyn std::error::Error>
                 .collect(),
             pass_through: r.pass_through.iter().map(|n| HeaderName::new(n)).collect(),
             from: r.from.clone(),
+            asserted_identity: r.asserted_identity.clone(),
             ring_timeout: r.ring_timeout_s.map(Duration::from_secs),
             max_duration: r.max_duration_s.map(Duration::from_secs),
             session_expires: r.session_expires_s.map(Duration::from_secs),
