@@ -35,14 +35,14 @@ has() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 if [ $quick -eq 1 ]; then
   CPU_S=${CPU_S:-3}; STEP_S=${STEP_S:-2}; HELD=${HELD:-500}; HELD_RATE=${HELD_RATE:-250}
   HOLD_LONG_MS=${HOLD_LONG_MS:-5000}
-  STEPS_tandem=${STEPS_tandem:-"50 100"}; STEPS_kamailio=${STEPS_kamailio:-"50 100"}
-  STEPS_sippy=${STEPS_sippy:-"50 100"}
+  STEPS_tandem=${STEPS_tandem-"50 100"}; STEPS_kamailio=${STEPS_kamailio-"50 100"}
+  STEPS_sippy=${STEPS_sippy-"50 100"}
 else
   CPU_S=${CPU_S:-10}; STEP_S=${STEP_S:-8}; HELD=${HELD:-10000}; HELD_RATE=${HELD_RATE:-1000}
   HOLD_LONG_MS=${HOLD_LONG_MS:-45000}
-  STEPS_tandem=${STEPS_tandem:-"1000 2000 3000 4000 5000"}
-  STEPS_kamailio=${STEPS_kamailio:-"1000 2000 3000 4000 5000"}
-  STEPS_sippy=${STEPS_sippy:-"100 200 300 400 600 800"}
+  STEPS_tandem=${STEPS_tandem-"1000 2000 3000 4000 5000"}
+  STEPS_kamailio=${STEPS_kamailio-"1000 2000 3000 4000 5000"}
+  STEPS_sippy=${STEPS_sippy-"100 200 300 400 600 800"}
 fi
 
 for tool in sipp kamailio python3 ss pgrep; do
@@ -173,7 +173,9 @@ run() { # name label rate calls hold_ms [limit]
 }
 
 declare -A res
-echo "b2b-load: results in $out; tree $(git rev-parse --short HEAD) ($(git status --porcelain | wc -l) changed files); load at start $(load); $(nproc) cores" | tee "$out/runs.txt"
+if [ -n "${TANDEM_BIN:-}" ]; then what="tandem $TANDEM_BIN (built $(date -u -r "$TANDEM_BIN" +%H:%MZ))"
+else what="tree $(git rev-parse --short HEAD) ($(git status --porcelain | wc -l) changed files)"; fi
+echo "b2b-load: results in $out; $what; load at start $(load); $(nproc) cores" | tee "$out/runs.txt"
 for name in $ONLY; do
   start_server "$name"
   run "$name" warmup 50 $((50 * 2)) 100 > /dev/null
