@@ -129,7 +129,9 @@ impl Call {
 pub struct B2bua {
     config: B2buaConfig,
     next_id: u64,
-    pub(crate) calls: HashMap<CallId, Call>,
+    /// Boxed: a call is over a kilobyte, and the table's spare capacity (up to half its
+    /// buckets) would hold that much per empty bucket.
+    pub(crate) calls: HashMap<CallId, Box<Call>>,
     /// Leg A's INVITE of each call.
     pub(crate) by_server: HashMap<ServerTxId, CallId>,
     /// Tandem's client transactions: leg B's INVITE, BYEs, relayed requests.
@@ -351,7 +353,7 @@ impl B2bua {
         self.next_id += 1;
         self.calls.insert(
             id,
-            Call {
+            Box::new(Call {
                 state: CallState::Establishing,
                 cause: None,
                 a,
@@ -372,7 +374,7 @@ impl B2bua {
                 media: None,
                 pending: None,
                 early: crate::early::Early::default(),
-            },
+            }),
         );
         id
     }
@@ -581,7 +583,7 @@ impl B2bua {
         status: u16,
         reason: &str,
     ) {
-        let Some(a) = self.calls.get_mut(&call).and_then(Call::incoming) else {
+        let Some(a) = self.calls.get_mut(&call).and_then(|c| c.incoming()) else {
             return;
         };
         if a.final_sent {
@@ -736,7 +738,7 @@ impl B2bua {
         }
         let cause = c.cause.clone().unwrap_or(EndCause::Terminated);
         let now = self.now.unwrap_or(c.started);
-        self.linger(call, c, now);
+        self.linger(call, *c, now);
         self.events.push_back(CallEvent::Ended { call, cause });
     }
 }

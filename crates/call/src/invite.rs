@@ -9,7 +9,7 @@ use tandem_sip_core::{ClientTxId, DialogId, Endpoint};
 use tandem_sip_msg::Message;
 use tandem_sip_msg::headers::CSeq;
 
-use crate::b2bua::{B2bua, Call, LegA, Role, session_id};
+use crate::b2bua::{B2bua, LegA, Role, session_id};
 use crate::leg::TwoXx;
 use crate::relay::{self, Body};
 use crate::timers::Timer;
@@ -440,7 +440,7 @@ impl B2bua {
 
     pub(crate) fn on_a_cancelled(&mut self, ep: &mut Endpoint, now: Instant, call: CallId) {
         // §9.2: the endpoint already answered 487 on leg A.
-        if let Some(a) = self.calls.get_mut(&call).and_then(Call::incoming) {
+        if let Some(a) = self.calls.get_mut(&call).and_then(|c| c.incoming()) {
             a.final_sent = true;
         }
         self.note_end(call, Leg::A, EndedBy::Remote);

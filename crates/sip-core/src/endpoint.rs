@@ -52,8 +52,8 @@ use crate::transport::{Flow, Transmit};
 use crate::uas::{UasPolicy, check_request};
 
 pub use build::host_port;
+use build::{compacted, lists_token, mentions_100rel, parsed_as, unfold};
 pub(crate) use build::{derived_request, response_to};
-use build::{lists_token, mentions_100rel, unfold};
 
 /// Opaque handle of a client transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -459,13 +459,15 @@ impl Endpoint {
         }
         let (flow, targets) = self.stream_for_large(&request, flow, targets);
         let (key, kind) = self.prepare_request(&mut request, flow, method)?;
+        let octets = request.to_bytes();
         let (tx, actions) = ClientTx::start(
             kind,
-            request.to_bytes(),
+            octets.clone(),
             flow.transport.is_reliable(),
             now,
             &self.config.timers,
         );
+        let request = parsed_as(request, octets);
         let mut entry = ClientEntry::new(tx, key.clone(), flow, request);
         entry.targets = targets;
         let id = self.clients.insert(entry);
@@ -574,6 +576,7 @@ impl Endpoint {
         }
         let cancel = derived_request(&entry.request, Method::Cancel, None)?;
         let bytes = cancel.to_bytes();
+        let cancel = parsed_as(cancel, bytes.clone());
         let flow = entry.flow;
         let (ctx, actions) = ClientTx::start(
             ClientKind::NonInvite,

@@ -1,4 +1,8 @@
 //! A slab with generational ids: ids stay opaque and a stale id never reaches a new entry.
+//!
+//! Entries are boxed: a slot is 16 bytes whatever the entry's size, so the slot vector's
+//! spare capacity (it doubles as it grows, and never shrinks after a peak) costs little,
+//! while a transaction or dialog (a kilobyte or more inline) is held only while it lives.
 
 /// An index plus the generation of the slot when the id was handed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -10,7 +14,7 @@ pub(crate) struct SlotId {
 #[derive(Debug)]
 struct Slot<T> {
     generation: u32,
-    value: Option<T>,
+    value: Option<Box<T>>,
 }
 
 /// Storage for transactions and dialogs.
@@ -36,7 +40,7 @@ impl<T> Slab<T> {
             && let Some(slot) = self.slots.get_mut(index as usize)
         {
             slot.generation = slot.generation.wrapping_add(1);
-            slot.value = Some(value);
+            slot.value = Some(Box::new(value));
             return SlotId {
                 index,
                 generation: slot.generation,
@@ -45,7 +49,7 @@ impl<T> Slab<T> {
         let index = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
         self.slots.push(Slot {
             generation: 0,
-            value: Some(value),
+            value: Some(Box::new(value)),
         });
         SlotId {
             index,
@@ -56,7 +60,7 @@ impl<T> Slab<T> {
     pub(crate) fn get(&self, id: SlotId) -> Option<&T> {
         let slot = self.slots.get(id.index as usize)?;
         if slot.generation == id.generation {
-            slot.value.as_ref()
+            slot.value.as_deref()
         } else {
             None
         }
@@ -65,7 +69,7 @@ impl<T> Slab<T> {
     pub(crate) fn get_mut(&mut self, id: SlotId) -> Option<&mut T> {
         let slot = self.slots.get_mut(id.index as usize)?;
         if slot.generation == id.generation {
-            slot.value.as_mut()
+            slot.value.as_deref_mut()
         } else {
             None
         }
@@ -79,7 +83,7 @@ impl<T> Slab<T> {
         let value = slot.value.take()?;
         self.free.push(id.index);
         self.len -= 1;
-        Some(value)
+        Some(*value)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -89,7 +93,7 @@ impl<T> Slab<T> {
     /// Every live entry with its id, in slot order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (SlotId, &T)> {
         self.slots.iter().enumerate().filter_map(|(i, slot)| {
-            let value = slot.value.as_ref()?;
+            let value = slot.value.as_deref()?;
             let index = u32::try_from(i).ok()?;
             Some((
                 SlotId {

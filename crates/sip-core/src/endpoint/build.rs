@@ -18,6 +18,31 @@ pub(super) fn lists_token(m: &Message, name: &HeaderName, token: &str) -> bool {
     })
 }
 
+/// `m` as a transaction keeps it: re-parsed from its own octets when it was edited (the
+/// received request with `received`/`rport` added to its Via, a request Tandem built), so it
+/// holds one buffer of exactly its size and its header spans inline. An edited message holds
+/// its edit buffer and a heap copy of its spans, both grown by doubling, beside its original
+/// octets: more than the message itself, for the 64·T1 an INVITE transaction lives.
+pub(super) fn compacted(m: Message) -> Message {
+    if !m.is_edited() {
+        return m;
+    }
+    let octets = m.to_bytes();
+    parsed_as(m, octets)
+}
+
+/// `octets` (the serialised `m`, e.g. the bytes a client transaction retransmits, which the
+/// result then shares) parsed; `m` itself when they do not parse (never expected).
+pub(super) fn parsed_as(m: Message, octets: Bytes) -> Message {
+    let limits = tandem_sip_msg::Limits {
+        max_message_size: usize::MAX,
+        max_headers: usize::MAX,
+        max_line_length: usize::MAX,
+        max_uri_length: usize::MAX,
+    };
+    Message::parse(octets, &limits).unwrap_or(m)
+}
+
 /// `host:port` of a socket address for a Via sent-by or Contact (IPv6 in brackets, RFC 5118).
 pub fn host_port(addr: SocketAddr) -> String {
     addr.to_string()

@@ -160,7 +160,7 @@ impl Endpoint {
             tx,
             key: key.clone(),
             flow: response_flow,
-            request,
+            request: compacted(request),
             to_tag,
             merge_key: if merged { None } else { merge_key.clone() },
             dialog: None,

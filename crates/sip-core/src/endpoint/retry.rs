@@ -333,13 +333,15 @@ impl Endpoint {
         let Ok((key, kind)) = self.prepare_request(&mut request, flow, method) else {
             return false;
         };
+        let octets = request.to_bytes();
         let (tx, start) = ClientTx::start(
             kind,
-            request.to_bytes(),
+            octets.clone(),
             flow.transport.is_reliable(),
             now,
             &self.config.timers,
         );
+        let request = super::parsed_as(request, octets);
         let Some(e) = self.clients.get_mut(id) else {
             return false;
         };

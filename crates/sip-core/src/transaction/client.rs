@@ -39,7 +39,9 @@ pub(crate) struct ClientTx {
     pub(crate) kind: ClientKind,
     pub(crate) state: ClientState,
     pub(crate) reliable: bool,
-    /// The request as sent, for retransmission.
+    /// The request as sent, for retransmission; emptied once no timer resends it (an INVITE
+    /// out of Calling, a non-INVITE Completed), so a call's INVITE in the Accepted state
+    /// (RFC 6026 §7.2, 64·T1) does not hold it.
     pub(crate) request: Bytes,
     /// The ACK sent for a non-2xx final response, resent on its retransmissions.
     pub(crate) ack: Option<Bytes>,
@@ -155,7 +157,21 @@ impl ClientTx {
             // Anything else is a retransmission to absorb.
             _ => {}
         }
+        if !self.retransmits() {
+            self.request = Bytes::new();
+        }
         actions
+    }
+
+    /// Whether a timer may still resend the request: Timer A in Calling (§17.1.1.2), Timer E
+    /// in Trying and Proceeding (§17.1.2.2).
+    fn retransmits(&self) -> bool {
+        match self.kind {
+            ClientKind::Invite => self.state == ClientState::Calling,
+            ClientKind::NonInvite => {
+                matches!(self.state, ClientState::Trying | ClientState::Proceeding)
+            }
+        }
     }
 
     /// A timer of this transaction fired.

@@ -35,38 +35,98 @@ pub(crate) enum Action {
     Cancel,
 }
 
-/// How many [`TimerName`]s there are.
-const TIMER_NAMES: usize = TimerName::SessionExpiry as usize + 1;
+/// Inline slots of [`Deadlines`]: an owner rarely wants more timers at once (Timer A and B;
+/// G and L; a dialog's session refresh and expiry).
+const INLINE_DEADLINES: usize = 3;
 
-/// Deadlines a transaction currently wants, one per timer name.
+/// Deadlines a transaction (or dialog) currently wants, at most one per timer name.
+///
+/// A few inline slots, then a vector: 96 bytes instead of a slot for every [`TimerName`], in
+/// every transaction and dialog a held call keeps.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Deadlines {
-    slots: [Option<Instant>; TIMER_NAMES],
+    slots: [Option<(Instant, TimerName)>; INLINE_DEADLINES],
+    more: Vec<(Instant, TimerName)>,
 }
 
 impl Deadlines {
-    fn index(name: TimerName) -> usize {
-        name as usize
+    pub(crate) fn set(&mut self, name: TimerName, at: Instant) {
+        if let Some(s) = self.slot_mut(name) {
+            s.0 = at;
+        } else if let Some(free) = self.slots.iter_mut().find(|s| s.is_none()) {
+            *free = Some((at, name));
+        } else {
+            self.more.push((at, name));
+        }
     }
 
-    pub(crate) fn set(&mut self, name: TimerName, at: Instant) {
-        if let Some(s) = self.slots.get_mut(Self::index(name)) {
-            *s = Some(at);
-        }
+    fn slot_mut(&mut self, name: TimerName) -> Option<&mut (Instant, TimerName)> {
+        self.slots
+            .iter_mut()
+            .flatten()
+            .chain(self.more.iter_mut())
+            .find(|(_, n)| *n == name)
     }
 
     pub(crate) fn clear(&mut self, name: TimerName) {
-        if let Some(s) = self.slots.get_mut(Self::index(name)) {
+        if let Some(s) = self
+            .slots
+            .iter_mut()
+            .find(|s| s.is_some_and(|(_, n)| n == name))
+        {
             *s = None;
         }
+        self.more.retain(|(_, n)| *n != name);
     }
 
     pub(crate) fn clear_all(&mut self) {
-        self.slots = [None; TIMER_NAMES];
+        self.slots = [None; INLINE_DEADLINES];
+        self.more = Vec::new();
     }
 
     /// Whether `name` is armed for exactly `at` (a queue entry for another deadline is stale).
     pub(crate) fn wants(&self, name: TimerName, at: Instant) -> bool {
-        self.slots.get(Self::index(name)).copied().flatten() == Some(at)
+        self.slots
+            .iter()
+            .flatten()
+            .chain(self.more.iter())
+            .any(|&(t, n)| n == name && t == at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_hold_one_per_name_beyond_the_inline_slots() {
+        let t0 = Instant::now();
+        let at = |ms| t0 + std::time::Duration::from_millis(ms);
+        let mut d = Deadlines::default();
+        let names = [
+            TimerName::A,
+            TimerName::B,
+            TimerName::C,
+            TimerName::M,
+            TimerName::Rel1xx,
+        ];
+        for (i, n) in names.iter().enumerate() {
+            d.set(*n, at(i as u64));
+        }
+        for (i, n) in names.iter().enumerate() {
+            assert!(d.wants(*n, at(i as u64)), "{n:?}");
+        }
+        d.set(TimerName::M, at(50));
+        assert!(!d.wants(TimerName::M, at(3)));
+        assert!(d.wants(TimerName::M, at(50)));
+        d.clear(TimerName::B);
+        d.clear(TimerName::Rel1xx);
+        assert!(!d.wants(TimerName::B, at(1)));
+        assert!(!d.wants(TimerName::Rel1xx, at(4)));
+        d.set(TimerName::G, at(9));
+        assert!(d.wants(TimerName::G, at(9)));
+        assert!(d.wants(TimerName::A, at(0)));
+        d.clear_all();
+        assert!(names.iter().all(|n| !d.wants(*n, at(0))));
     }
 }

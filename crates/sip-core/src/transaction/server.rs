@@ -45,7 +45,9 @@ pub(crate) struct ServerTx {
     pub(crate) kind: ServerKind,
     pub(crate) state: ServerState,
     pub(crate) reliable: bool,
-    /// The last response sent, resent on request retransmissions (and on Timer G).
+    /// The last response sent, resent on request retransmissions (and on Timer G); dropped
+    /// once the ACK arrives (Confirmed, or Accepted with the 2xx acknowledged), when nothing
+    /// resends it any more.
     pub(crate) last_response: Option<Bytes>,
     pub(crate) last_status: u16,
     /// The ACK for the 2xx arrived (Accepted state).
@@ -162,6 +164,7 @@ impl ServerTx {
                 // §17.2.1: Confirmed, absorb ACK retransmissions for Timer I.
                 self.state = ServerState::Confirmed;
                 self.deadlines.clear_all();
+                self.last_response = None;
                 let wait = if self.reliable {
                     Duration::ZERO
                 } else {
@@ -173,6 +176,8 @@ impl ServerTx {
                 // The ACK for our 2xx: stop retransmitting; keep absorbing INVITE
                 // retransmissions until Timer L (RFC 6026 §7.1). The TU hears of the ACK.
                 self.deadlines.clear(TimerName::G);
+                // Nothing resends the 2xx now: INVITE retransmissions are absorbed (§8.7).
+                self.last_response = None;
                 if !self.acked {
                     self.acked = true;
                     actions.push(Action::PassUp);
