@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The interop suite: the real `tandem` binary against real peers and public corpora, on
+# The interop suite: the real `tandem` binary against real peers (SIPp, sipsak, baresip,
+# Kamailio) and public corpora, on
 # loopback only. Installs what it needs (scripts/setup.sh interop); fails loudly when a tool or
 # a corpus is missing; never skips.
 #
@@ -14,7 +15,7 @@ corpora=$TESTBED/corpora
 for need in "$corpora/rfc4475" "$corpora/rfc5118" "$corpora/protos-c07-sip/cases"; do
   [ -d "$need" ] || { echo "interop: missing corpus $need (set TESTBED)" >&2; exit 1; }
 done
-for tool in sipp sipsak python3 sox svwar; do
+for tool in sipp sipsak python3 sox svwar baresip kamailio tcpdump ss; do
   command -v "$tool" >/dev/null || { echo "interop: $tool not found after setup" >&2; exit 1; }
 done
 
