@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The interop suite: the real `tandem` binary against real peers (SIPp, sipsak, baresip,
-# Kamailio) and public corpora, on
-# loopback only. Installs what it needs (scripts/setup.sh interop); fails loudly when a tool or
-# a corpus is missing; never skips.
+# Kamailio) and public corpora, on loopback only. Installs what it needs (scripts/setup.sh
+# interop); fails loudly when a tool or a corpus is missing; never skips.
 #
 # Corpora come from ../shared/testbed/corpora (TESTBED=... to point elsewhere).
 set -euo pipefail
