@@ -211,7 +211,12 @@ struct ServerEntry {
     key: ServerKey,
     /// Where responses go (§18.2.2).
     flow: Flow,
-    request: Message,
+    /// The request; `None` once an INVITE's 2xx is acknowledged: the transaction then only
+    /// absorbs retransmissions of the INVITE and its ACK until Timer L (RFC 6026 §7.1), which
+    /// its key and [`Self::ack_key`] match, and a held call does not keep the INVITE 32 s.
+    request: Option<Box<Message>>,
+    /// The key of this INVITE in the endpoint's `accepted_index`, once it sent a 2xx.
+    ack_key: Option<AckKey>,
     /// To tag of Tandem's responses (§8.2.6.2: one per transaction, so every response of an
     /// INVITE transaction names the same dialog).
     to_tag: String,
@@ -634,8 +639,10 @@ impl Endpoint {
             .get(tx.0)
             .ok_or(RespondError::NoSuchTransaction)?;
         let tag = (status > 100).then_some(e.to_tag.as_str());
+        // The request is gone only once the 2xx was acknowledged.
+        let request = e.request.as_deref().ok_or(RespondError::AlreadyFinal)?;
         Ok(response_to(
-            &e.request,
+            request,
             status,
             reason,
             tag,
@@ -680,9 +687,10 @@ impl Endpoint {
                     e.tx.deadlines.clear(TimerName::Rel1xx);
                 }
                 if e.tx.state == ServerState::Accepted
-                    && let Some(k) = AckKey::of(&e.request)
+                    && let Some(k) = e.request.as_deref().and_then(AckKey::of)
                 {
-                    self.accepted_index.insert(k, tx.0);
+                    self.accepted_index.insert(k.clone(), tx.0);
+                    e.ack_key = Some(k);
                 }
                 self.dialog_on_responded(tx.0, &response, status);
                 self.session_on_responded(now, tx.0, &response, status);
@@ -816,6 +824,13 @@ impl Endpoint {
                 }
                 Action::Arm(name, at) => self.timers.schedule(at, Owner::Server(id), name),
                 Action::PassUp => {
+                    if let Some(e) = self.servers.get_mut(id)
+                        && e.tx.state == ServerState::Accepted
+                        && e.tx.acknowledged()
+                    {
+                        // RFC 6026 §7.1: from now on the key and the ACK key do.
+                        e.request = None;
+                    }
                     if let Some(ack) = message.take() {
                         let event = Event::Ack {
                             tx: ServerTxId(id),
@@ -831,10 +846,10 @@ impl Endpoint {
                         if let Some(k) = &e.merge_key {
                             self.merge_index.remove(k);
                         }
-                        if let Some(k) = AckKey::of(&e.request)
-                            && self.accepted_index.get(&k) == Some(&id)
+                        if let Some(k) = &e.ack_key
+                            && self.accepted_index.get(k) == Some(&id)
                         {
-                            self.accepted_index.remove(&k);
+                            self.accepted_index.remove(k);
                         }
                         self.dialog_on_server_end(id, &e, timed_out);
                     }

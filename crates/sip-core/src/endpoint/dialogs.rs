@@ -410,15 +410,15 @@ impl Endpoint {
     /// dialog, 500 for an out-of-order CSeq, 491 and 500 for INVITE glare (§14). Returns
     /// whether it answered.
     pub(super) fn dialog_on_request(&mut self, now: Instant, id: SlotId) -> bool {
-        let Some(e) = self.servers.get(id) else {
+        let Some(request) = self.servers.get(id).and_then(|e| e.request.as_deref()) else {
             return false;
         };
-        if !has_to_tag(&e.request) {
+        if !has_to_tag(request) {
             return false;
         }
-        let method = e.request.method();
-        let cseq = e.request.typed::<CSeq>().ok().flatten().map(|c| c.seq);
-        let found = DialogKey::of_incoming_request(&e.request)
+        let method = request.method();
+        let cseq = request.typed::<CSeq>().ok().flatten().map(|c| c.seq);
+        let found = DialogKey::of_incoming_request(request)
             .and_then(|k| self.dialog_index.get(&k).copied())
             .or_else(|| self.refer_early_notify(id));
         let (Some(d), Some(cseq)) = (found, cseq) else {
@@ -479,12 +479,19 @@ impl Endpoint {
         let refresh = e.dialog.is_some()
             && !e.creates_dialog
             && status / 100 == 2
-            && e.request.method().is_some_and(|m| is_target_refresh(&m));
+            && e.request
+                .as_deref()
+                .and_then(Message::method)
+                .is_some_and(|m| is_target_refresh(&m));
         if (creating || refresh) && response.value(&HeaderName::Contact).is_none() {
             let _ = response.push_header(&HeaderName::Contact, &local_contact(e));
         }
         if creating && response.value(&HeaderName::RecordRoute).is_none() {
-            for rr in e.request.values(&HeaderName::RecordRoute) {
+            let values = e
+                .request
+                .as_deref()
+                .map(|r| r.values(&HeaderName::RecordRoute));
+            for rr in values.into_iter().flatten() {
                 let _ = response.push_header(&HeaderName::RecordRoute, &unfold(rr));
             }
         }
@@ -495,17 +502,15 @@ impl Endpoint {
         let Some(e) = self.servers.get(id) else {
             return;
         };
-        let cseq = e
-            .request
-            .typed::<CSeq>()
-            .ok()
-            .flatten()
-            .map_or(0, |c| c.seq);
-        let method = e.request.method();
+        let Some(request) = e.request.as_deref() else {
+            return;
+        };
+        let cseq = request.typed::<CSeq>().ok().flatten().map_or(0, |c| c.seq);
+        let method = request.method();
         let contact = response.value(&HeaderName::Contact).map(unfold);
         if let Some(d) = e.dialog {
             let creates = e.creates_dialog;
-            let target = contact_uri(&e.request);
+            let target = contact_uri(request);
             let bye = method == Some(Method::Bye);
             let Some(dl) = self.dialogs.get_mut(d) else {
                 return;
@@ -536,7 +541,7 @@ impl Endpoint {
             }
             if method == Some(Method::Notify)
                 && dl.subscription_only
-                && super::refer::ends_subscription(&e.request)
+                && super::refer::ends_subscription(request)
             {
                 // RFC 6665 §4.1.3: the subscription, and its dialog, end.
                 self.remove_dialog(d);
@@ -611,7 +616,8 @@ fn has_to_tag(m: &Message) -> bool {
 
 /// Tandem's Contact on the flow of server transaction `e`.
 fn local_contact(e: &ServerEntry) -> String {
-    let scheme = match e.request.request_line().and_then(|l| l.uri().ok()) {
+    let line = e.request.as_deref().and_then(Message::request_line);
+    let scheme = match line.and_then(|l| l.uri().ok()) {
         Some(u) if is_sips(&u) => "sips",
         _ => "sip",
     };
@@ -692,7 +698,7 @@ fn uas_dialog(
     cseq: u32,
     contact: Option<String>,
 ) -> Option<Dialog> {
-    let request = &e.request;
+    let request = e.request.as_deref()?;
     let local_tag = response.typed::<ToHeader<'_>>().ok()??.0.tag()?.to_owned();
     let from = request.typed::<FromHeader<'_>>().ok()??;
     let to = request.typed::<ToHeader<'_>>().ok()??;

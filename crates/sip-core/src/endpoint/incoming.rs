@@ -160,7 +160,8 @@ impl Endpoint {
             tx,
             key: key.clone(),
             flow: response_flow,
-            request: compacted(request),
+            request: Some(Box::new(compacted(request))),
+            ack_key: None,
             to_tag,
             merge_key: if merged { None } else { merge_key.clone() },
             dialog: None,
@@ -195,7 +196,8 @@ impl Endpoint {
         let rejection = self
             .servers
             .get(id)
-            .and_then(|e| check_request(&e.request, &method, &policy));
+            .and_then(|e| e.request.as_deref())
+            .and_then(|r| check_request(r, &method, &policy));
         if let Some(rejection) = rejection {
             if let Ok(mut r) = self.make_response(txid, rejection.status, rejection.reason) {
                 for (name, value) in &rejection.headers {
@@ -227,9 +229,12 @@ impl Endpoint {
             return;
         };
         e.announced = true;
+        let Some(request) = e.request.clone() else {
+            return;
+        };
         let event = Event::Request {
             tx: txid,
-            request: Box::new(e.request.clone()),
+            request,
             flow,
         };
         self.outputs.push_back(Output::Event(event));
@@ -261,7 +266,8 @@ impl Endpoint {
             tx,
             key: key.clone(),
             flow: response_flow(&request, flow),
-            request,
+            request: Some(Box::new(request)),
+            ack_key: None,
             to_tag,
             merge_key: None,
             dialog: None,

@@ -84,8 +84,9 @@ impl Endpoint {
         {
             return Err(RespondError::NotReliable);
         }
-        let offered = mentions_100rel(&e.request, &HeaderName::Supported)
-            || mentions_100rel(&e.request, &HeaderName::Require);
+        let offered = e.request.as_deref().is_some_and(|r| {
+            mentions_100rel(r, &HeaderName::Supported) || mentions_100rel(r, &HeaderName::Require)
+        });
         if !supported || !offered {
             return Err(RespondError::No100rel);
         }
@@ -208,14 +209,21 @@ impl Endpoint {
         let Some(e) = self.servers.get(id) else {
             return false;
         };
-        let rack = e.request.typed::<RAck>().ok().flatten();
+        let rack = e
+            .request
+            .as_deref()
+            .and_then(|r| r.typed::<RAck>().ok().flatten());
         let invite = e
             .dialog
             .and_then(|d| self.dialogs.get(d))
             .and_then(|dl| dl.invite_in);
         let matched = match (rack, invite) {
             (Some(rack), Some(inv)) => self.servers.get_mut(inv).is_some_and(|ie| {
-                let cseq = ie.request.typed::<CSeq>().ok().flatten().map(|c| c.seq);
+                let cseq = ie
+                    .request
+                    .as_deref()
+                    .and_then(|r| r.typed::<CSeq>().ok().flatten())
+                    .map(|c| c.seq);
                 let ok = ie
                     .reliable
                     .pending

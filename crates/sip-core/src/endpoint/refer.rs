@@ -153,7 +153,7 @@ impl Endpoint {
     /// dialog are rare; the scan stops at the first REFER of that Call-ID and From tag).
     pub(super) fn refer_early_notify(&mut self, id: SlotId) -> Option<SlotId> {
         let e = self.servers.get(id)?;
-        let notify = &e.request;
+        let notify = e.request.as_deref()?;
         if notify.method() != Some(Method::Notify) || !is_refer_event(notify) {
             return None;
         }

@@ -102,7 +102,10 @@ impl Endpoint {
         let Some(e) = self.servers.get(id) else {
             return false;
         };
-        let asked = e.request.typed::<SessionExpires<'_>>().ok().flatten();
+        let asked = e
+            .request
+            .as_deref()
+            .and_then(|r| r.typed::<SessionExpires<'_>>().ok().flatten());
         if asked.is_none_or(|se| se.delta >= min) {
             return false;
         }
@@ -122,15 +125,15 @@ impl Endpoint {
         {
             return;
         }
-        let Some(e) = self.servers.get(id) else {
+        let Some(request) = self.servers.get(id).and_then(|e| e.request.as_deref()) else {
             return;
         };
-        if !matches!(e.request.method(), Some(Method::Invite | Method::Update)) {
+        if !matches!(request.method(), Some(Method::Invite | Method::Update)) {
             return;
         }
-        let uac_supports = lists_token(&e.request, &HeaderName::Supported, "timer")
-            || lists_token(&e.request, &HeaderName::Require, "timer");
-        let (delta, refresher) = match e.request.typed::<SessionExpires<'_>>().ok().flatten() {
+        let uac_supports = lists_token(request, &HeaderName::Supported, "timer")
+            || lists_token(request, &HeaderName::Require, "timer");
+        let (delta, refresher) = match request.typed::<SessionExpires<'_>>().ok().flatten() {
             Some(se) => {
                 let refresher = se.refresher.unwrap_or(if uac_supports {
                     Refresher::Uac
@@ -175,13 +178,16 @@ impl Endpoint {
         let Some(e) = self.servers.get(id) else {
             return;
         };
-        if !matches!(e.request.method(), Some(Method::Invite | Method::Update)) {
+        let Some(request) = e.request.as_deref() else {
+            return;
+        };
+        if !matches!(request.method(), Some(Method::Invite | Method::Update)) {
             return;
         }
         let Some(d) = e.dialog else {
             return;
         };
-        let allows_update = lists_token(&e.request, &HeaderName::Allow, "UPDATE");
+        let allows_update = lists_token(request, &HeaderName::Allow, "UPDATE");
         // We are the UAS of this transaction: refresher=uac is the peer.
         let session = negotiated(response, SessionRefresher::Remote);
         if let Some(dl) = self.dialogs.get_mut(d) {
