@@ -36,8 +36,9 @@ pub(crate) enum Role {
 pub(crate) enum LegA {
     /// [`B2bua::establish`]: Tandem is leg A's UAS.
     In(Incoming),
-    /// [`B2bua::originate`]: Tandem is leg A's UAC.
-    Out(Outgoing),
+    /// [`B2bua::originate`]: Tandem is leg A's UAC (boxed: a bridged call, the common one,
+    /// then keeps a few bytes here instead of an outgoing leg's).
+    Out(Box<Outgoing>),
 }
 
 /// One back-to-back call.
@@ -395,7 +396,7 @@ impl B2bua {
         let out = Outgoing::new(tx, settings);
         match side {
             Leg::A => {
-                c.a = LegA::Out(out);
+                c.a = LegA::Out(Box::new(out));
                 c.notes_a = notes;
             }
             Leg::B => {

@@ -45,7 +45,7 @@ impl B2bua {
             LegA::Out(o) => {
                 clients.push(o.tx);
                 self.linger_client
-                    .insert(o.tx, (call, Lingering::Invite(Box::new(o))));
+                    .insert(o.tx, (call, Lingering::Invite(o)));
             }
         }
         if let Some(o) = b {

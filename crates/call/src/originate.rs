@@ -99,7 +99,7 @@ impl B2bua {
         };
         let id = self.new_call(
             now,
-            LegA::Out(Outgoing::new(tx, &first)),
+            LegA::Out(Box::new(Outgoing::new(tx, &first))),
             notes.clone(),
             rw_a,
             rw_b,

@@ -1,5 +1,7 @@
 //! [`OriginRewriter`]: Tandem's own `o=` line on one leg of a back-to-back call.
 
+use std::hash::{DefaultHasher, Hasher};
+
 use crate::description::SessionDescription;
 use crate::error::EditError;
 use crate::line::{Origin, is_field};
@@ -24,8 +26,10 @@ pub struct OriginRewriter {
     net_type: String,
     addr_type: String,
     address: String,
-    /// The body last sent on this leg, without its `o=` line and line endings.
-    last_sent: Option<Vec<u8>>,
+    /// The body last sent on this leg, without its `o=` line and line endings, as its length
+    /// and a 64-bit hash: a held call keeps two rewriters, and a copy of each body would
+    /// cost more than the rest of the rewriter.
+    last_sent: Option<(usize, u64)>,
 }
 
 impl OriginRewriter {
@@ -72,8 +76,8 @@ impl OriginRewriter {
     /// sent, and kept for a resend.
     pub fn rewrite(&mut self, sdp: &SessionDescription) -> SessionDescription {
         let content = content_without_origin(sdp);
-        match &self.last_sent {
-            Some(last) if *last != content => self.version = self.version.wrapping_add(1),
+        match self.last_sent {
+            Some(last) if last != content => self.version = self.version.wrapping_add(1),
             _ => {}
         }
         self.last_sent = Some(content);
@@ -83,20 +87,28 @@ impl OriginRewriter {
     }
 }
 
-fn content_without_origin(sdp: &SessionDescription) -> Vec<u8> {
+/// The length and hash of the body without its first `o=` line, each line as
+/// `<kind>=<value>\n` (so line endings do not count).
+fn content_without_origin(sdp: &SessionDescription) -> (usize, u64) {
     let mut seen_origin = false;
-    let mut out = Vec::new();
+    // SipHash with fixed keys: the same content always hashes the same.
+    let mut hash = DefaultHasher::new();
+    let mut len = 0;
     for l in sdp.lines() {
         if l.kind == Some(b'o') && !seen_origin {
             seen_origin = true;
             continue;
         }
-        out.extend(l.kind);
-        out.push(b'=');
-        out.extend_from_slice(l.value);
-        out.push(b'\n');
+        if let Some(k) = l.kind {
+            hash.write_u8(k);
+            len += 1;
+        }
+        hash.write_u8(b'=');
+        hash.write(l.value);
+        hash.write_u8(b'\n');
+        len += l.value.len() + 2;
     }
-    out
+    (len, hash.finish())
 }
 
 #[cfg(test)]

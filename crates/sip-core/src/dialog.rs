@@ -11,6 +11,7 @@
 //! gone.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -50,9 +51,9 @@ pub enum DialogState {
 /// [`Endpoint::dialog`](crate::Endpoint::dialog); only the endpoint changes it.
 #[derive(Debug, Clone)]
 pub struct Dialog {
-    pub(crate) call_id: String,
-    pub(crate) local_tag: String,
-    pub(crate) remote_tag: String,
+    pub(crate) call_id: Arc<str>,
+    pub(crate) local_tag: Arc<str>,
+    pub(crate) remote_tag: Arc<str>,
     pub(crate) role: DialogRole,
     pub(crate) state: DialogState,
     pub(crate) local_uri: String,
@@ -234,9 +235,9 @@ impl Dialog {
 /// What identifies a dialog (§12): Call-ID, local tag, remote tag.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct DialogKey {
-    pub(crate) call_id: String,
-    pub(crate) local_tag: String,
-    pub(crate) remote_tag: String,
+    pub(crate) call_id: Arc<str>,
+    pub(crate) local_tag: Arc<str>,
+    pub(crate) remote_tag: Arc<str>,
 }
 
 impl DialogKey {
@@ -263,14 +264,17 @@ impl DialogKey {
 }
 
 /// Call-ID, From tag, To tag.
-fn ids(m: &Message) -> Option<(String, Option<String>, Option<String>)> {
-    let call_id = m.typed::<CallId<'_>>().ok()??.0.to_owned();
+type Ids = (Arc<str>, Option<Arc<str>>, Option<Arc<str>>);
+
+/// Call-ID, From tag, To tag.
+fn ids(m: &Message) -> Option<Ids> {
+    let call_id = m.typed::<CallId<'_>>().ok()??.0.into();
     let from = m.typed::<FromHeader<'_>>().ok()??;
     let to = m.typed::<ToHeader<'_>>().ok()??;
     Some((
         call_id,
-        from.0.tag().map(str::to_owned),
-        to.0.tag().map(str::to_owned),
+        from.0.tag().map(Arc::from),
+        to.0.tag().map(Arc::from),
     ))
 }
 
@@ -444,7 +448,7 @@ pub(crate) fn apply(
         HeaderName::To,
         format!("{};tag={}", d.remote_uri, d.remote_tag),
     ));
-    lines.push((HeaderName::CallId, d.call_id.clone()));
+    lines.push((HeaderName::CallId, d.call_id.to_string()));
     lines.push((HeaderName::CSeq, format!("{cseq} {method}")));
     if is_target_refresh(method) && m.value(&HeaderName::Contact).is_none() {
         lines.push((HeaderName::Contact, d.local_contact.clone()));

@@ -29,6 +29,7 @@ pub use refer::{ReferTarget, refer_to};
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -163,7 +164,7 @@ struct ClientEntry {
     /// An INVITE sent outside any dialog: its responses create dialogs.
     creates_dialogs: bool,
     /// Dialogs its responses created, by remote (To) tag: one per fork (§13.2.2.4).
-    forks: Vec<(String, SlotId)>,
+    forks: Vec<(Arc<str>, SlotId)>,
     /// Whether the TU hears of its responses and timeout.
     report: Report,
     /// Targets still to try after this one (RFC 3263 §4.3), in order.
@@ -236,8 +237,8 @@ struct ServerEntry {
 /// transaction already in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct MergeKey {
-    from_tag: String,
-    call_id: String,
+    from_tag: Arc<str>,
+    call_id: Arc<str>,
     cseq: u32,
     method: Method,
 }
@@ -245,22 +246,22 @@ struct MergeKey {
 /// What identifies the INVITE an ACK for a 2xx acknowledges.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct AckKey {
-    call_id: String,
-    from_tag: String,
+    call_id: Arc<str>,
+    from_tag: Arc<str>,
     cseq: u32,
 }
 
 impl AckKey {
     fn of(m: &Message) -> Option<Self> {
         Some(Self {
-            call_id: m.typed::<CallId<'_>>().ok()??.0.to_owned(),
+            call_id: m.typed::<CallId<'_>>().ok()??.0.into(),
             from_tag: m
                 .typed::<FromHeader<'_>>()
                 .ok()??
                 .0
                 .tag()
                 .unwrap_or_default()
-                .to_owned(),
+                .into(),
             cseq: m.typed::<CSeq>().ok()??.seq,
         })
     }
@@ -558,6 +559,7 @@ impl Endpoint {
         } else {
             ClientKind::NonInvite
         };
+        let branch = branch.into();
         Ok((ClientKey { branch, method }, kind))
     }
 

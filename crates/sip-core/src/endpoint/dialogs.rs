@@ -699,14 +699,14 @@ fn uas_dialog(
     contact: Option<String>,
 ) -> Option<Dialog> {
     let request = e.request.as_deref()?;
-    let local_tag = response.typed::<ToHeader<'_>>().ok()??.0.tag()?.to_owned();
+    let local_tag = response.typed::<ToHeader<'_>>().ok()??.0.tag()?.into();
     let from = request.typed::<FromHeader<'_>>().ok()??;
     let to = request.typed::<ToHeader<'_>>().ok()??;
     let call_id = request
         .typed::<tandem_sip_msg::headers::CallId<'_>>()
         .ok()??
         .0
-        .to_owned();
+        .into();
     let ruri = request.request_line().and_then(|l| l.uri().ok());
     let early = status < 200;
     let refer = request.method() == Some(Method::Refer);
@@ -714,7 +714,7 @@ fn uas_dialog(
         call_id,
         local_tag,
         // RFC 2543 peers may send no From tag: the remote tag is then empty (§12.1.1).
-        remote_tag: from.0.tag().unwrap_or_default().to_owned(),
+        remote_tag: from.0.tag().unwrap_or_default().into(),
         role: DialogRole::Uas,
         state: if early {
             DialogState::Early

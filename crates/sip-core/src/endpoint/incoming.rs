@@ -349,8 +349,8 @@ pub(super) fn merge_key(request: &Message, method: &Method) -> Option<MergeKey> 
     if to.0.tag().is_some() {
         return None;
     }
-    let from_tag = request.typed::<FromHeader<'_>>().ok()??.0.tag()?.to_owned();
-    let call_id = request.typed::<CallId<'_>>().ok()??.0.to_owned();
+    let from_tag = request.typed::<FromHeader<'_>>().ok()??.0.tag()?.into();
+    let call_id = request.typed::<CallId<'_>>().ok()??.0.into();
     let cseq = request.typed::<CSeq>().ok()??.seq;
     Some(MergeKey {
         from_tag,

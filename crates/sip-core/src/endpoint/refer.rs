@@ -130,9 +130,9 @@ impl Endpoint {
             .flatten()
             .ok_or(400u16)?;
         let key = DialogKey {
-            call_id: r.call_id.to_owned(),
-            local_tag: r.to_tag().to_owned(),
-            remote_tag: r.from_tag().to_owned(),
+            call_id: r.call_id.into(),
+            local_tag: r.to_tag().into(),
+            remote_tag: r.from_tag().into(),
         };
         let d = *self.dialog_index.get(&key).ok_or(481u16)?;
         let dl = self.dialogs.get(d).ok_or(481u16)?;
@@ -163,8 +163,9 @@ impl Endpoint {
                 && c.key.method == Method::Refer
                 && c.tx.state != ClientState::Terminated
                 && DialogKey::of_outgoing(&c.request).is_none()
-                && from_tag_and_call_id(&c.request)
-                    .is_some_and(|(call_id, tag)| call_id == key.call_id && tag == key.local_tag)
+                && from_tag_and_call_id(&c.request).is_some_and(|(call_id, tag)| {
+                    *call_id == *key.call_id && *tag == *key.local_tag
+                })
         })?;
         let from = notify.typed::<FromHeader<'_>>().ok()??;
         let local_uri = refer.request.typed::<FromHeader<'_>>().ok()??.0;

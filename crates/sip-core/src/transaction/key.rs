@@ -1,5 +1,7 @@
 //! Transaction matching (RFC 3261 §17.1.3 and §17.2.3).
 
+use std::sync::Arc;
+
 use tandem_sip_msg::headers::{CSeq, CallId, FromHeader, ToHeader, Via};
 use tandem_sip_msg::{Message, Method};
 
@@ -7,7 +9,7 @@ use tandem_sip_msg::{Message, Method};
 /// always RFC 3261 style) and the CSeq method (§17.1.3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ClientKey {
-    pub(crate) branch: String,
+    pub(crate) branch: Arc<str>,
     pub(crate) method: Method,
 }
 
@@ -19,12 +21,12 @@ pub(crate) struct ClientKey {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum ServerKey {
     Rfc3261 {
-        branch: String,
-        sent_by: String,
+        branch: Arc<str>,
+        sent_by: Arc<str>,
         method: Method,
     },
     Rfc2543 {
-        fingerprint: String,
+        fingerprint: Arc<str>,
         method: Method,
     },
 }
@@ -35,7 +37,7 @@ impl ClientKey {
         let via = m.typed_first::<Via<'_>>().ok()??;
         let cseq = m.typed::<CSeq>().ok()??;
         Some(Self {
-            branch: via.branch()?.to_owned(),
+            branch: via.branch()?.into(),
             method: cseq.method,
         })
     }
@@ -51,14 +53,14 @@ impl ServerKey {
             method
         };
         if via.has_rfc3261_branch() {
-            let branch = via.branch()?.to_owned();
+            let branch = via.branch()?.into();
             let sent_by = match via.port {
                 Some(p) => format!("{}:{p}", via.host),
                 None => via.host.to_string(),
             };
             return Some(Self::Rfc3261 {
                 branch,
-                sent_by,
+                sent_by: sent_by.into(),
                 method,
             });
         }
@@ -93,7 +95,7 @@ impl ServerKey {
             top_via.unwrap_or_default()
         );
         Some(Self::Rfc2543 {
-            fingerprint,
+            fingerprint: fingerprint.into(),
             method,
         })
     }
