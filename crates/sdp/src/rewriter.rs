@@ -20,12 +20,10 @@ use crate::line::{Origin, is_field};
 /// last body sent on this leg. Everything else stays byte-exact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OriginRewriter {
-    username: String,
-    session_id: String,
+    /// `<username> <sess-id> <nettype> <addrtype> <unicast-address>`: the `o=` fields but
+    /// the version, in one allocation (none contains a space).
+    fields: Box<str>,
     version: u64,
-    net_type: String,
-    addr_type: String,
-    address: String,
     /// The body last sent on this leg, without its `o=` line and line endings, as its length
     /// and a 64-bit hash: a held call keeps two rewriters, and a copy of each body would
     /// cost more than the rest of the rewriter.
@@ -48,26 +46,32 @@ impl OriginRewriter {
                 return Err(EditError::InvalidField(f.to_owned()));
             }
         }
+        let fields = [
+            origin.username,
+            origin.session_id,
+            origin.net_type,
+            origin.addr_type,
+            origin.address,
+        ]
+        .join(" ");
         Ok(Self {
-            username: origin.username.to_owned(),
-            session_id: origin.session_id.to_owned(),
+            fields: fields.into(),
             version: origin.session_version,
-            net_type: origin.net_type.to_owned(),
-            addr_type: origin.addr_type.to_owned(),
-            address: origin.address.to_owned(),
             last_sent: None,
         })
     }
 
     /// The `o=` fields the next unchanged resend would carry.
     pub fn origin(&self) -> Origin<'_> {
+        let mut f = self.fields.split(' ');
+        let mut next = || f.next().unwrap_or_default();
         Origin {
-            username: &self.username,
-            session_id: &self.session_id,
+            username: next(),
+            session_id: next(),
             session_version: self.version,
-            net_type: &self.net_type,
-            addr_type: &self.addr_type,
-            address: &self.address,
+            net_type: next(),
+            addr_type: next(),
+            address: next(),
         }
     }
 

@@ -72,8 +72,9 @@ pub struct Dialog {
     pub(crate) invite_in: Option<SlotId>,
     /// CSeq of an INVITE we answered 2xx whose ACK has not arrived yet (§14.2).
     pub(crate) unacked_2xx: Option<u32>,
-    /// The last ACK for a 2xx sent in this dialog, resent verbatim for the same CSeq.
-    pub(crate) ack: Option<CachedAck>,
+    /// The last ACK for a 2xx sent in this dialog, resent verbatim for the same CSeq (boxed,
+    /// as the other rarely used parts: a held call keeps two dialogs).
+    pub(crate) ack: Option<Box<CachedAck>>,
     /// RSeq of the last reliable provisional response PRACKed in this dialog (RFC 3262 §4).
     pub(crate) remote_rseq: Option<u32>,
     /// The negotiated session timer (RFC 4028), if any.
@@ -82,9 +83,9 @@ pub struct Dialog {
     pub(crate) peer_allows_update: bool,
     /// The last session description Tandem sent in the dialog (content type, body): the
     /// body of a refreshing re-INVITE.
-    pub(crate) local_body: Option<(String, Bytes)>,
-    /// Session timer deadlines.
-    pub(crate) deadlines: Deadlines,
+    pub(crate) local_body: Option<Box<(String, Bytes)>>,
+    /// Session timer deadlines (`None` until one is armed).
+    pub(crate) deadlines: Option<Box<Deadlines>>,
     /// Created by a REFER (RFC 3515 §2.4.4): the dialog of the implicit subscription alone,
     /// which ends with the NOTIFY saying `terminated`.
     pub(crate) subscription_only: bool,
@@ -492,7 +493,7 @@ mod tests {
             session: None,
             peer_allows_update: false,
             local_body: None,
-            deadlines: Deadlines::default(),
+            deadlines: None,
             subscription_only: false,
             refers_in: 0,
             refer_cseq: None,

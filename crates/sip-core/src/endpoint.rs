@@ -219,8 +219,9 @@ struct ServerEntry {
     /// The key of this INVITE in the endpoint's `accepted_index`, once it sent a 2xx.
     ack_key: Option<AckKey>,
     /// To tag of Tandem's responses (§8.2.6.2: one per transaction, so every response of an
-    /// INVITE transaction names the same dialog).
-    to_tag: String,
+    /// INVITE transaction names the same dialog): the random number [`Endpoint::new_tag`]
+    /// writes as 16 hex digits, written so only in the responses.
+    to_tag: u64,
     merge_key: Option<MergeKey>,
     /// The dialog the request arrived in, or the one this transaction's responses created.
     dialog: Option<SlotId>,
@@ -378,10 +379,14 @@ impl Endpoint {
                     let Some(dl) = self.dialogs.get_mut(d) else {
                         continue;
                     };
-                    if !dl.deadlines.wants(entry.name, at) {
+                    let Some(dd) = dl
+                        .deadlines
+                        .as_deref_mut()
+                        .filter(|d| d.wants(entry.name, at))
+                    else {
                         continue;
-                    }
-                    dl.deadlines.clear(entry.name);
+                    };
+                    dd.clear(entry.name);
                     self.session_on_timer(now, d, entry.name);
                 }
                 Owner::Server(id) => {
@@ -630,6 +635,10 @@ impl Endpoint {
     /// A response to the request of `tx`, built per §8.2.6.2: Via, From, To (with the
     /// transaction's tag unless `status` is 100), Call-ID and CSeq copied, a `Server` header,
     /// no body. Add headers or a body, then pass it to [`Self::respond`].
+    ///
+    /// [`RespondError::AlreadyFinal`] once the 2xx of an INVITE was acknowledged: the
+    /// transaction then no longer holds the request (RFC 6026 §7.1), and no response could be
+    /// sent anyway.
     pub fn make_response(
         &self,
         tx: ServerTxId,
@@ -640,7 +649,8 @@ impl Endpoint {
             .servers
             .get(tx.0)
             .ok_or(RespondError::NoSuchTransaction)?;
-        let tag = (status > 100).then_some(e.to_tag.as_str());
+        let hex = hex16(e.to_tag);
+        let tag = (status > 100).then(|| std::str::from_utf8(&hex).unwrap_or_default());
         // The request is gone only once the 2xx was acknowledged.
         let request = e.request.as_deref().ok_or(RespondError::AlreadyFinal)?;
         Ok(response_to(
@@ -717,7 +727,12 @@ impl Endpoint {
 
     /// A fresh tag (§19.3: at least 32 bits of randomness), from the seeded RNG.
     pub fn new_tag(&mut self) -> String {
-        format!("{:016x}", self.rng.r#gen::<u64>())
+        format!("{:016x}", self.new_tag_number())
+    }
+
+    /// The random number of [`Self::new_tag`].
+    fn new_tag_number(&mut self) -> u64 {
+        self.rng.r#gen::<u64>()
     }
 
     /// A fresh Call-ID (§8.1.1.4), from the seeded RNG.
@@ -892,12 +907,33 @@ impl Endpoint {
                 Owner::Dialog(d) => self
                     .dialogs
                     .get(d)
-                    .is_some_and(|dl| dl.deadlines.wants(entry.name, at)),
+                    .and_then(|dl| dl.deadlines.as_deref())
+                    .is_some_and(|d| d.wants(entry.name, at)),
             };
             if live {
                 return Some(at);
             }
             self.timers.pop_front();
+        }
+    }
+}
+
+/// `v` as 16 lowercase hex digits (`format!("{v:016x}")` without an allocation).
+fn hex16(v: u64) -> [u8; 16] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0; 16];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = DIGITS[((v >> (60 - 4 * i)) & 0xf) as usize];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex16_is_format_016x() {
+        for v in [0, 1, 0xdead_beef, u64::MAX, 0x0123_4567_89ab_cdef] {
+            assert_eq!(super::hex16(v), format!("{v:016x}").as_bytes());
         }
     }
 }

@@ -13,7 +13,8 @@
 //! Datagrams are copied on delivery, as the runtime does (`Bytes::copy_from_slice` of each
 //! received datagram), so nothing Tandem keeps shares a buffer with the other nodes.
 //!
-//! Print the numbers: `cargo test -p tandem-testkit --test mem_per_call -- --ignored --nocapture`.
+//! Print the numbers: `cargo test -p tandem-testkit --test mem_per_call -- --ignored --nocapture`
+//! (`MEM_CALLS=10000` for as many calls as the load test holds).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 // A counting global allocator needs `unsafe impl GlobalAlloc`; it only forwards to `System`.
@@ -447,7 +448,12 @@ fn report(calls: usize) -> (PerCall, PerCall) {
 #[test]
 #[ignore = "prints numbers; slow in debug builds"]
 fn heap_per_held_call() {
-    report(2_000);
+    // MEM_CALLS=10000 for the load test's 10,000 held calls (slower).
+    let calls = std::env::var("MEM_CALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000);
+    report(calls);
 }
 
 /// The regression bound: Tandem's heap per held call (2,000 calls, transactions alive).

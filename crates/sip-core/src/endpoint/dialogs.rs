@@ -228,11 +228,11 @@ impl Endpoint {
         let flow = dialog_hop_flow(d, &hop);
         let bytes = self.send_ack(ack, flow)?;
         if let Some(d) = self.dialogs.get_mut(dialog.0) {
-            d.ack = Some(CachedAck {
+            d.ack = Some(Box::new(CachedAck {
                 cseq: invite_cseq,
                 bytes,
                 flow,
-            });
+            }));
         }
         Ok(())
     }
@@ -679,7 +679,7 @@ fn uac_dialog(
         session: None,
         peer_allows_update: false,
         local_body: None,
-        deadlines: Default::default(),
+        deadlines: None,
         subscription_only: e.key.method == Method::Refer,
         refers_in: 0,
         refer_cseq: None,
@@ -738,7 +738,7 @@ fn uas_dialog(
         session: None,
         peer_allows_update: false,
         local_body: None,
-        deadlines: Default::default(),
+        deadlines: None,
         subscription_only: refer,
         refers_in: u32::from(refer),
         refer_cseq: refer.then_some(cseq),

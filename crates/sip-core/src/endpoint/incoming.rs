@@ -147,7 +147,7 @@ impl Endpoint {
             ServerKind::NonInvite
         };
         let tx = ServerTx::new(kind, flow.transport.is_reliable(), &self.config.timers);
-        let to_tag = self.new_tag();
+        let to_tag = self.new_tag_number();
         let response_flow = response_flow(&request, flow);
         // §12.1.1 for INVITE; RFC 3515 §2.4.4 / RFC 6665: a REFER's 2xx creates a dialog too.
         let creates_dialog = matches!(method, Method::Invite | Method::Refer)
@@ -261,7 +261,7 @@ impl Endpoint {
             flow.transport.is_reliable(),
             &self.config.timers,
         );
-        let to_tag = self.new_tag();
+        let to_tag = self.new_tag_number();
         let entry = ServerEntry {
             tx,
             key: key.clone(),

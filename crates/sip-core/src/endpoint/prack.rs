@@ -162,7 +162,7 @@ impl Endpoint {
         let tx = self.send_in_dialog(now, dialog, m)?;
         if let Some(d) = self.dialogs.get_mut(dialog.0) {
             d.offer_in_1xx = None;
-            d.local_body = Some((content_type.to_owned(), answer));
+            d.local_body = Some(Box::new((content_type.to_owned(), answer)));
         }
         Ok(tx)
     }

@@ -197,7 +197,7 @@ impl Endpoint {
             session: None,
             peer_allows_update: false,
             local_body: None,
-            deadlines: Default::default(),
+            deadlines: None,
             subscription_only: true,
             refers_in: 0,
             refer_cseq: None,

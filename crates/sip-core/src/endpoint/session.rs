@@ -193,7 +193,8 @@ impl Endpoint {
         if let Some(dl) = self.dialogs.get_mut(d) {
             dl.peer_allows_update |= allows_update;
             if !response.body().is_empty() {
-                dl.local_body = Some((content_type(response), response.body().to_vec().into()));
+                let body = (content_type(response), response.body().to_vec().into());
+                dl.local_body = Some(Box::new(body));
             }
             dl.session = session;
         }
@@ -237,7 +238,7 @@ impl Endpoint {
         if let Some(dl) = self.dialogs.get_mut(d) {
             dl.peer_allows_update |= allows_update;
             if body.is_some() {
-                dl.local_body = body;
+                dl.local_body = body.map(Box::new);
             }
             dl.session = session;
         }
@@ -276,13 +277,15 @@ impl Endpoint {
         let Some(dl) = self.dialogs.get_mut(d) else {
             return;
         };
-        dl.deadlines.clear(TimerName::SessionRefresh);
-        dl.deadlines.clear(TimerName::SessionExpiry);
+        if let Some(dd) = &mut dl.deadlines {
+            dd.clear(TimerName::SessionRefresh);
+            dd.clear(TimerName::SessionExpiry);
+        }
         let Some(s) = dl.session else {
             return;
         };
         let mut arm = |name, at| {
-            dl.deadlines.set(name, at);
+            dl.deadlines.get_or_insert_default().set(name, at);
             self.timers.schedule(at, Owner::Dialog(d), name);
         };
         // §10: the refresher refreshes at half the interval and gives up at its end; the
@@ -314,7 +317,7 @@ impl Endpoint {
         } else {
             Method::Invite
         };
-        let body = dl.local_body.clone();
+        let body = dl.local_body.as_deref().cloned();
         let interval = secs(s.interval);
         let min = self.min_se_secs();
         let sent = self.dialog_request(dialog, &method).and_then(|mut m| {
@@ -341,7 +344,9 @@ impl Endpoint {
                 // again shortly in case it fails.
                 let at = now + self.config.timers.t1 * 4;
                 if let Some(dl) = self.dialogs.get_mut(d) {
-                    dl.deadlines.set(TimerName::SessionRefresh, at);
+                    dl.deadlines
+                        .get_or_insert_default()
+                        .set(TimerName::SessionRefresh, at);
                     self.timers
                         .schedule(at, Owner::Dialog(d), TimerName::SessionRefresh);
                 }
