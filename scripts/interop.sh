@@ -207,26 +207,46 @@ if kill -0 $flows_pid 2>/dev/null; then result "b2b-flows server up on $flows_po
   tail -n 3 "$work/tandem-flows.log"; result "b2b-flows server up on $flows_port" 1
 fi
 
+# Wait until something listens on a UDP port of 127.0.0.1 (a SIPp UAS, baresip): under load a
+# fixed sleep can let the first INVITE reach a closed port.
+wait_udp() { # port
+  for _ in $(seq 100); do
+    ss -H -uln "sport = :$1" | grep -q . && return 0
+    sleep 0.1
+  done
+  echo "interop: nothing listens on UDP $1"
+}
+
+# On a failed check: SIPp's exit lines and the first lines of its error logs.
+show_errors() { # dir
+  local f
+  for f in "$1"/uac.log "$1"/uas.log; do grep -h -m2 -E "Exit|rror|Aborting" "$f" 2>/dev/null || true; done
+  for f in "$1"/*_errors.log; do [ -f "$f" ] && { echo "--- $f"; head -c 1500 "$f"; echo; }; done
+  return 0
+}
+
 # 9. Scenario 1 call flows, SIPp UAC (15281) -> Tandem -> SIPp UAS (15280), 3 calls each, with
 #    tests/interop/b2b_<flow>_uac.xml / _uas.xml. Both SIPp must exit 0 and count 3 successful,
 #    0 failed calls: the scenarios check each message the other side must see (the relayed
 #    BYE, CANCEL/487, 486, the hold offer a=sendonly and its a=recvonly answer ACKed end to end,
 #    the late offer's answer in leg B's ACK, the re-INVITE without SDP, UPDATE, INFO, 183 SDP).
-flow() { # flow description calls
-  local dir="$work/flow-$1" rc=0 side
+flow() { # flow description calls [target service tag]
+  local dir="$work/flow-$1${6:-}" rc=0 side
   mkdir -p "$dir"
   ( cd "$dir"; timeout 30 sipp -sf "$root/tests/interop/b2b_$1_uas.xml" -i 127.0.0.1 -p 15280 \
       -m "$3" -nostdin -timeout 20 -trace_err -trace_msg > uas.log 2>&1 ) &
   local uas=$!
-  sleep 0.3
-  ( cd "$dir"; timeout 30 sipp -sf "$root/tests/interop/b2b_$1_uac.xml" "127.0.0.1:$flows_port" \
-      -s callee -i 127.0.0.1 -p 15281 -mi 127.0.0.1 -mp 17200 -r 10 -m "$3" -l "$3" -nostdin \
+  wait_udp 15280
+  ( cd "$dir"; timeout 30 sipp -sf "$root/tests/interop/b2b_$1_uac.xml" "${4:-127.0.0.1:$flows_port}" \
+      -s "${5:-callee}" -i 127.0.0.1 -p 15281 -mi 127.0.0.1 -mp 17200 -r 10 -m "$3" -l "$3" -nostdin \
       -timeout 20 -trace_err -trace_msg > uac.log 2>&1 ) || rc=$?
   wait $uas || rc=$?
   for side in uac uas; do
     grep -q "Successful call *| *0 *| *$3 " "$dir/$side.log" && grep -q "Failed call *| *0 *| *0 " "$dir/$side.log" \
       || { echo "interop: $1: the $side did not count $3 successful, 0 failed calls"; rc=1; }
   done
+  [ $rc -eq 0 ] || show_errors "$dir"
+  [ -z "${6:-}" ] || return $rc
   result "b2b flow: $2 ($3 calls)" $rc
 }
 flow callee_bye "callee hangs up (UAS sends BYE)" 3
@@ -260,7 +280,7 @@ for _ in $(seq 50); do grep -q "listening on" "$bs/tcpdump.log" && break; sleep 
 rc=0
 timeout 20 baresip -f "$bs/b" -t 9 > "$bs/b.log" 2>&1 &
 callee=$!
-sleep 1
+wait_udp 15310
 timeout 20 baresip -f "$bs/a" -e "/dial sip:b@127.0.0.1:$flows_port" -t 7 > "$bs/a.log" 2>&1 || rc=$?
 wait $callee || rc=$?
 kill -INT $tcpdump_pid 2>/dev/null || true; wait $tcpdump_pid || true
@@ -298,13 +318,16 @@ for _ in $(seq 50); do
   sipsak -s "sip:totandem@127.0.0.1:15400" >/dev/null 2>&1 && break
   sleep 0.2
 done
+if kill -0 "$kam_pid" 2>/dev/null; then result "kamailio up on 15400" 0; else
+  tail -n 5 "$kam/kamailio.log"; result "kamailio up on 15400" 1
+fi
 kamflow() { # name target service
   local dir="$kam/$1" rc=0 side
   mkdir -p "$dir"
   ( cd "$dir"; timeout 60 sipp -sf "$root/tests/interop/uas.xml" -i 127.0.0.1 -p 15280 -m 20 -nostdin \
       -timeout 40 -buff_size 4194304 -trace_err -trace_msg > uas.log 2>&1 ) &
   local uas=$!
-  sleep 0.3
+  wait_udp 15280
   ( cd "$dir"; timeout 60 sipp -sf "$root/tests/interop/uac.xml" "$2" -s "$3" -i 127.0.0.1 -p 15281 \
       -mi 127.0.0.1 -mp 17200 -d 100 -r 20 -m 20 -l 20 -nostdin -timeout 40 -buff_size 4194304 \
       -trace_err -trace_msg > uac.log 2>&1 ) || rc=$?
@@ -313,6 +336,7 @@ kamflow() { # name target service
     grep -q "Successful call *| *0 *| *20 " "$dir/$side.log" && grep -q "Failed call *| *0 *| *0 " "$dir/$side.log" \
       || { echo "interop: kamailio $1: the $side did not count 20 successful, 0 failed calls"; rc=1; }
   done
+  [ $rc -eq 0 ] || { show_errors "$dir"; tail -n 5 "$kam/kamailio.log"; }
   return $rc
 }
 rc=0; kamflow in-front "127.0.0.1:15400" totandem || rc=$?
@@ -323,6 +347,22 @@ rc=0; kamflow behind "127.0.0.1:$flows_port" viakam || rc=$?
 n=$(cat "$kam"/behind/uas_*_messages.log 2>/dev/null | grep -A1 -E "^(ACK|BYE) " | grep -c "^Via: SIP/2.0/UDP 127.0.0.1:15400" || true)
 [ "$n" -eq 40 ] || { echo "interop: $n of 40 ACK/BYE from Tandem came through Kamailio"; rc=1; }
 result "SIPp -> Tandem -> Kamailio -> SIPp: 20 calls, 0 failed" $rc
+# In-dialog requests from Tandem along Kamailio's Record-Route: the callee's BYE reaches the
+# caller through Kamailio in front; the callee's re-INVITE (hold) leaves through Kamailio
+# behind, and Tandem's BYE reaches the callee through it.
+rc=0; flow callee_bye "" 3 127.0.0.1:15400 totandem -kam-front || rc=$?
+n=$(cat "$work"/flow-callee_bye-kam-front/b2b_callee_bye_uac_*_messages.log 2>/dev/null \
+  | grep -A1 "^BYE " | grep -c "^Via: SIP/2.0/UDP 127.0.0.1:15400" || true)
+[ "$n" -eq 3 ] || { echo "interop: $n of 3 BYEs to the caller came through Kamailio"; rc=1; }
+result "callee hangs up, Kamailio in front: Tandem's BYE follows the route set (3 calls)" $rc
+rc=0; flow reinvite_callee "" 3 "127.0.0.1:$flows_port" viakam -kam-behind || rc=$?
+n=$(cat "$work"/flow-reinvite_callee-kam-behind/b2b_reinvite_callee_uas_*_messages.log 2>/dev/null \
+  | grep -c "^Route: <sip:127.0.0.1:15400;lr" || true)
+[ "$n" -eq 6 ] || { echo "interop: $n of 6 re-INVITE/ACK from the callee routed through Kamailio"; rc=1; }
+n=$(cat "$work"/flow-reinvite_callee-kam-behind/b2b_reinvite_callee_uas_*_messages.log 2>/dev/null \
+  | grep -A1 "^BYE " | grep -c "^Via: SIP/2.0/UDP 127.0.0.1:15400" || true)
+[ "$n" -eq 3 ] || { echo "interop: $n of 3 BYEs to the callee came through Kamailio"; rc=1; }
+result "re-INVITE (hold) from the callee, Kamailio behind Tandem (3 calls)" $rc
 kill "$kam_pid" 2>/dev/null || true
 
 # The server must still be alive and must not have panicked.
