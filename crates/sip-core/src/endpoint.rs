@@ -698,8 +698,14 @@ impl Endpoint {
                     e.reliable.pending = None;
                     e.tx.deadlines.clear(TimerName::Rel1xx);
                 }
+                // The merge key, when there is one, holds the same Call-ID and From tag.
+                let ack_key = e.merge_key.as_ref().map(|m| AckKey {
+                    call_id: m.call_id.clone(),
+                    from_tag: m.from_tag.clone(),
+                    cseq: m.cseq,
+                });
                 if e.tx.state == ServerState::Accepted
-                    && let Some(k) = e.request.as_deref().and_then(AckKey::of)
+                    && let Some(k) = ack_key.or_else(|| e.request.as_deref().and_then(AckKey::of))
                 {
                     self.accepted_index.insert(k.clone(), tx.0);
                     e.ack_key = Some(k);

@@ -45,7 +45,8 @@ pub(super) struct Reliable {
     /// RSeq of the last reliable provisional sent.
     last_rseq: Option<u32>,
     /// The one not yet acknowledged.
-    pub(super) pending: Option<Pending>,
+    /// (Boxed: every server transaction has a `Reliable`, few a pending provisional.)
+    pub(super) pending: Option<Box<Pending>>,
 }
 
 #[derive(Debug)]
@@ -107,12 +108,12 @@ impl Endpoint {
         if let Some(bytes) = e.tx.last_response.clone() {
             // Only unreliable transports need the retransmissions, but the 64·T1 limit
             // applies to both, so the timer runs either way.
-            e.reliable.pending = Some(Pending {
+            e.reliable.pending = Some(Box::new(Pending {
                 rseq,
                 bytes,
                 interval: t1,
                 since: now,
-            });
+            }));
             e.tx.deadlines.set(TimerName::Rel1xx, now + t1);
             self.timers
                 .schedule(now + t1, Owner::Server(tx.0), TimerName::Rel1xx);
