@@ -1,5 +1,5 @@
-//! Call detail records: what the SIP application tells [`CdrSink`], one writer task puts in
-//! SQLite (`tandem_store`), and `tandem cdr list|show` reads back.
+//! Call detail records: what the SIP application tells [`CdrSink`], one writer thread puts in
+//! SQLite (`tandem_store`'s blocking [`SyncWriter`]), and `tandem cdr list|show` reads back.
 //!
 //! The SIP loop must never wait on a disk, so the sink only does `try_send` on a bounded
 //! queue: a full queue drops the record and counts it (a warning with the count) instead of
@@ -21,7 +21,7 @@ use tandem_sip_msg::Message;
 use tandem_sip_msg::headers::{CallId as CallIdHeader, FromHeader, ToHeader};
 use tandem_store::{
     CallEnd, CallKind, CallQuery, CallStart, CdrCall, CdrLeg, CdrWrite, EndedBy, LegName, Store,
-    Timestamp,
+    SyncWriter, Timestamp,
 };
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
@@ -61,17 +61,41 @@ struct Live {
     answered: Option<Timestamp>,
 }
 
-/// The writer task, to be awaited at shutdown after the sink is dropped.
+/// The writer thread, to be awaited at shutdown after the sink is dropped.
 #[derive(Debug)]
 pub(crate) struct CdrWriter {
-    task: tokio::task::JoinHandle<u64>,
+    /// The count of records written, when the thread ends.
+    done: tokio::sync::oneshot::Receiver<u64>,
+    /// The store the records go to, closed once the thread is done.
+    store: Store,
 }
 
 impl CdrSink {
-    /// Starts the writer task on the current tokio runtime. `capacity` is at least 1.
-    pub(crate) fn start(store: Store, capacity: usize) -> (Self, CdrWriter) {
+    /// Starts the writer thread on a connection of its own to `store`'s database.
+    /// `capacity` is at least 1.
+    pub(crate) fn start(store: Store, capacity: usize) -> Result<(Self, CdrWriter), String> {
+        Self::start_gated(store, capacity, None)
+    }
+
+    /// [`Self::start`], with a writer that waits for `gate` to be signalled or dropped
+    /// before it takes the first record (tests fill the queue first).
+    fn start_gated(
+        store: Store,
+        capacity: usize,
+        gate: Option<std::sync::mpsc::Receiver<()>>,
+    ) -> Result<(Self, CdrWriter), String> {
+        let db = SyncWriter::open(store.path()).map_err(|e| e.to_string())?;
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let task = tokio::spawn(write_all(store, rx));
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("tandem-cdr".into())
+            .spawn(move || {
+                if let Some(gate) = gate {
+                    let _ = gate.recv();
+                }
+                let _ = done_tx.send(write_all(db, rx));
+            })
+            .map_err(|e| format!("cannot start the call record writer: {e}"))?;
         let run = format!("{:x}", Timestamp::now().as_unix_ms());
         let sink = Self {
             tx,
@@ -81,7 +105,7 @@ impl CdrSink {
             live: HashMap::new(),
             rooms: HashMap::new(),
         };
-        (sink, CdrWriter { task })
+        Ok((sink, CdrWriter { done, store }))
     }
 
     /// A call was created (`B2bua::establish` or `B2bua::originate`): its row is written
@@ -278,33 +302,47 @@ impl CdrWriter {
     /// Waits (bounded) until every queued record is written. The sink must be dropped first:
     /// the writer ends when the queue is closed and empty.
     pub(crate) async fn finish(self) {
-        match tokio::time::timeout(DRAIN_TIMEOUT, self.task).await {
+        match tokio::time::timeout(DRAIN_TIMEOUT, self.done).await {
             Ok(Ok(written)) => debug!(written, "call record writer finished"),
-            Ok(Err(e)) => warn!(error = %e, "call record writer failed"),
+            Ok(Err(_)) => warn!("call record writer failed"),
             Err(_) => warn!("call record writer still busy at shutdown; records may be lost"),
         }
+        self.store.close().await;
     }
 }
 
 /// Most records committed in one transaction.
 const BATCH: usize = 64;
 
-/// The writer task. It writes a record as soon as it arrives; records that arrived while the
-/// previous commit ran are committed together (group commit), so a burst does not leave the
-/// writer further and further behind, and the records a `kill -9` can take (those still in
-/// the queue) stay few. Order is kept: a call's start is always written before its end. A
+/// The writer thread. It writes a record as soon as it arrives; records that arrived while
+/// the previous commit ran are committed together (group commit), so a burst does not leave
+/// the writer further and further behind, and the records a `kill -9` can take (those still
+/// in the queue) stay few. Order is kept: a call's start is always written before its end. A
 /// batch that fails is written again record by record, each retried twice, so one bad
 /// record costs only itself.
-async fn write_all(store: Store, mut rx: mpsc::Receiver<CdrWrite>) -> u64 {
+///
+/// A thread with its own blocking connection rather than a task on sqlx: sqlx hands every
+/// statement to its connection's worker thread and wakes the caller with each result, about
+/// a dozen thread wake-ups per call's records, which cost the server more CPU than its SIP
+/// work at moderate call rates (bench/RESULTS.md). The SIP driver's `try_send` wakes this
+/// thread at most once per batch.
+fn write_all(mut db: SyncWriter, mut rx: mpsc::Receiver<CdrWrite>) -> u64 {
     let mut written = 0;
     let mut batch = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
-        match store.write(&batch).await {
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(write) => batch.push(write),
+                Err(_) => break,
+            }
+        }
+        match db.write(&batch) {
             Ok(()) => written += batch.len() as u64,
             Err(e) => {
                 debug!(error = %e, records = batch.len(), "call record batch failed; one by one");
                 for write in &batch {
-                    if write_one(&store, write).await {
+                    if write_one(&mut db, write) {
                         written += 1;
                     }
                 }
@@ -312,20 +350,19 @@ async fn write_all(store: Store, mut rx: mpsc::Receiver<CdrWrite>) -> u64 {
         }
         batch.clear();
     }
-    store.close().await;
     written
 }
 
 /// One record in its own transaction, tried three times; false when it could not be written.
-async fn write_one(store: &Store, write: &CdrWrite) -> bool {
+fn write_one(db: &mut SyncWriter, write: &CdrWrite) -> bool {
     let mut attempt = 0;
     loop {
-        match store.write(std::slice::from_ref(write)).await {
+        match db.write(std::slice::from_ref(write)) {
             Ok(()) => return true,
             Err(e) if attempt < 2 => {
                 attempt += 1;
                 debug!(error = %e, attempt, "call record write failed; retrying");
-                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                std::thread::sleep(Duration::from_millis(50 << attempt));
             }
             Err(e) => {
                 warn!(error = %e, record = kind(write), "call record not written");
@@ -737,9 +774,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         runtime.block_on(async {
             let store = Store::open(dir.path()).await.unwrap();
-            let (mut sink, writer) = CdrSink::start(store, 2);
-            // The writer task cannot run until this (current-thread) task yields, so the
-            // third and later sends find the queue full.
+            let (go, gate) = std::sync::mpsc::channel();
+            let (mut sink, writer) = CdrSink::start_gated(store, 2, Some(gate)).unwrap();
+            // The writer waits for `go`, so the third and later sends find the queue full.
             for i in 0..5u64 {
                 sink.send(CdrWrite::Answered {
                     key: format!("k{i}"),
@@ -747,12 +784,13 @@ mod tests {
                 });
             }
             assert_eq!(sink.dropped(), 3);
-            drop(sink);
+            drop((sink, go));
             writer.finish().await;
 
             // A queue of 8 keeps its last 2 places for end records.
             let store = Store::open(dir.path()).await.unwrap();
-            let (mut sink, writer) = CdrSink::start(store, 8);
+            let (go, gate) = std::sync::mpsc::channel();
+            let (mut sink, writer) = CdrSink::start_gated(store, 8, Some(gate)).unwrap();
             for i in 0..8u64 {
                 sink.send(CdrWrite::Answered {
                     key: format!("k{i}"),
@@ -778,7 +816,7 @@ mod tests {
                 3,
                 "two ends fit, the third finds the queue full"
             );
-            drop(sink);
+            drop((sink, go));
             writer.finish().await;
             // The writer closed its pool when it finished.
             let store = Store::open(dir.path()).await.unwrap();

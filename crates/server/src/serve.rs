@@ -27,7 +27,13 @@ pub(crate) fn main(args: ServeArgs) -> ExitCode {
         }
     };
     let config = apply_overrides(config, &args);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread runs the SIP driver, the HTTP API and the I/O driver: a datagram is read,
+    // handled and answered on the thread that polled the socket. On the multi-thread runtime
+    // the driver (under `block_on`) was woken by a worker for every datagram, two context
+    // switches per message, a third of the CPU at 100 calls/s (bench/RESULTS.md). The SIP
+    // core is one task either way; call records have a thread of their own (`cdr.rs`) and
+    // the media engine its own.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -71,7 +77,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     // the start with the file's path, instead of a server that silently records nothing.
     let (cdr_sink, cdr_writer) = if config.data.cdr {
         let store = tandem_store::Store::open(&config.data.dir).await?;
-        let (sink, writer) = cdr::CdrSink::start(store, config.data.cdr_queue);
+        let (sink, writer) = cdr::CdrSink::start(store, config.data.cdr_queue)?;
         (Some(sink), Some(writer))
     } else {
         (None, None)

@@ -28,6 +28,7 @@
 //! design's `store` crate); nothing here knows the call controller's types.
 
 mod model;
+mod sync;
 mod time;
 
 use std::path::{Path, PathBuf};
@@ -44,6 +45,7 @@ pub use model::{
     CallEnd, CallKind, CallQuery, CallStart, CdrCall, CdrLeg, CdrState, CdrWrite, EndedBy, LegName,
     UnknownValue,
 };
+pub use sync::SyncWriter;
 pub use time::Timestamp;
 
 /// The database file's name inside the data folder.
@@ -74,6 +76,9 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// A write of the blocking writer ([`SyncWriter`]) failed.
+    #[error("database error: {0}")]
+    Write(#[from] rusqlite::Error),
     /// A row holds a value this version cannot read (written by something else).
     #[error("column `{column}` holds `{value}`")]
     Corrupt {
@@ -274,21 +279,17 @@ impl Store {
 }
 
 async fn started(conn: &mut SqliteConnection, start: &CallStart) -> Result<(), StoreError> {
-    let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO calls (call_key, kind, state, started_at) VALUES (?1, ?2, 'started', ?3)
-         ON CONFLICT (call_key) DO NOTHING
-         RETURNING id",
-    )
-    .bind(&start.key)
-    .bind(start.kind.as_str())
-    .bind(start.started_at.as_unix_ms())
-    .fetch_optional(&mut *conn)
-    .await?;
+    let inserted: Option<i64> = sqlx::query_scalar(SQL_START)
+        .bind(&start.key)
+        .bind(start.kind.as_str())
+        .bind(start.started_at.as_unix_ms())
+        .fetch_optional(&mut *conn)
+        .await?;
     // A repeated start (or one after the end) returns no row: find the existing one.
     let id = match inserted {
         Some(id) => id,
         None => {
-            sqlx::query_scalar("SELECT id FROM calls WHERE call_key = ?1")
+            sqlx::query_scalar(SQL_CALL_ID)
                 .bind(&start.key)
                 .fetch_one(&mut *conn)
                 .await?
@@ -301,58 +302,40 @@ async fn started(conn: &mut SqliteConnection, start: &CallStart) -> Result<(), S
 }
 
 async fn answered(conn: &mut SqliteConnection, key: &str, at: Timestamp) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE calls SET state = 'answered', answered_at = ?2
-         WHERE call_key = ?1 AND state = 'started'",
-    )
-    .bind(key)
-    .bind(at.as_unix_ms())
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(SQL_ANSWER)
+        .bind(key)
+        .bind(at.as_unix_ms())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 async fn ended(conn: &mut SqliteConnection, end: &CallEnd) -> Result<i64, StoreError> {
     // UPDATE, then INSERT if there was no row: an `INSERT .. ON CONFLICT DO UPDATE` would
     // take an AUTOINCREMENT id each time and leave gaps in the ids operators type.
-    let updated: Option<i64> = sqlx::query_scalar(
-        "UPDATE calls SET
-            state = 'ended',
-            answered_at = coalesce(?2, answered_at),
-            ended_at = ?3,
-            cause = ?4,
-            cause_detail = ?5,
-            final_status = coalesce(?6, final_status)
-         WHERE call_key = ?1
-         RETURNING id",
-    )
-    .bind(&end.key)
-    .bind(end.answered_at.map(Timestamp::as_unix_ms))
-    .bind(end.ended_at.as_unix_ms())
-    .bind(&end.cause)
-    .bind(&end.cause_detail)
-    .bind(end.final_status.map(i64::from))
-    .fetch_optional(&mut *conn)
-    .await?;
+    let updated: Option<i64> = sqlx::query_scalar(SQL_END_UPDATE)
+        .bind(&end.key)
+        .bind(end.answered_at.map(Timestamp::as_unix_ms))
+        .bind(end.ended_at.as_unix_ms())
+        .bind(&end.cause)
+        .bind(&end.cause_detail)
+        .bind(end.final_status.map(i64::from))
+        .fetch_optional(&mut *conn)
+        .await?;
     let id = match updated {
         Some(id) => id,
         None => {
-            sqlx::query_scalar(
-                "INSERT INTO calls (call_key, kind, state, started_at, answered_at, ended_at,
-                                    cause, cause_detail, final_status)
-                 VALUES (?1, ?2, 'ended', ?3, ?4, ?5, ?6, ?7, ?8)
-                 RETURNING id",
-            )
-            .bind(&end.key)
-            .bind(end.kind.as_str())
-            .bind(end.started_at.as_unix_ms())
-            .bind(end.answered_at.map(Timestamp::as_unix_ms))
-            .bind(end.ended_at.as_unix_ms())
-            .bind(&end.cause)
-            .bind(&end.cause_detail)
-            .bind(end.final_status.map(i64::from))
-            .fetch_one(&mut *conn)
-            .await?
+            sqlx::query_scalar(SQL_END_INSERT)
+                .bind(&end.key)
+                .bind(end.kind.as_str())
+                .bind(end.started_at.as_unix_ms())
+                .bind(end.answered_at.map(Timestamp::as_unix_ms))
+                .bind(end.ended_at.as_unix_ms())
+                .bind(&end.cause)
+                .bind(&end.cause_detail)
+                .bind(end.final_status.map(i64::from))
+                .fetch_one(&mut *conn)
+                .await?
         }
     };
     for leg in &end.legs {
@@ -360,6 +343,45 @@ async fn ended(conn: &mut SqliteConnection, end: &CallEnd) -> Result<i64, StoreE
     }
     Ok(id)
 }
+
+// The statements of the write path, shared by the async (sqlx) and the blocking
+// ([`SyncWriter`]) back ends.
+const SQL_START: &str =
+    "INSERT INTO calls (call_key, kind, state, started_at) VALUES (?1, ?2, 'started', ?3)
+         ON CONFLICT (call_key) DO NOTHING
+         RETURNING id";
+const SQL_CALL_ID: &str = "SELECT id FROM calls WHERE call_key = ?1";
+const SQL_ANSWER: &str = "UPDATE calls SET state = 'answered', answered_at = ?2
+         WHERE call_key = ?1 AND state = 'started'";
+const SQL_END_UPDATE: &str = "UPDATE calls SET
+            state = 'ended',
+            answered_at = coalesce(?2, answered_at),
+            ended_at = ?3,
+            cause = ?4,
+            cause_detail = ?5,
+            final_status = coalesce(?6, final_status)
+         WHERE call_key = ?1
+         RETURNING id";
+const SQL_END_INSERT: &str =
+    "INSERT INTO calls (call_key, kind, state, started_at, answered_at, ended_at,
+                                    cause, cause_detail, final_status)
+                 VALUES (?1, ?2, 'ended', ?3, ?4, ?5, ?6, ?7, ?8)
+                 RETURNING id";
+const SQL_LEG: &str =
+    "INSERT INTO legs (call_id, leg, sip_call_id, from_uri, to_uri, remote_addr, transport,
+                           started_at, answered_at, ended_at, final_status, ended_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (call_id, leg) DO UPDATE SET
+            sip_call_id = coalesce(excluded.sip_call_id, legs.sip_call_id),
+            from_uri = coalesce(excluded.from_uri, legs.from_uri),
+            to_uri = coalesce(excluded.to_uri, legs.to_uri),
+            remote_addr = coalesce(excluded.remote_addr, legs.remote_addr),
+            transport = coalesce(excluded.transport, legs.transport),
+            started_at = coalesce(legs.started_at, excluded.started_at),
+            answered_at = coalesce(excluded.answered_at, legs.answered_at),
+            ended_at = coalesce(excluded.ended_at, legs.ended_at),
+            final_status = coalesce(excluded.final_status, legs.final_status),
+            ended_by = coalesce(excluded.ended_by, legs.ended_by)";
 
 const CALL_COLUMNS: &str = "id, call_key, kind, state, started_at, answered_at, ended_at, cause, \
                             cause_detail, final_status";
@@ -374,36 +396,21 @@ async fn upsert_leg(
     call_id: i64,
     leg: &CdrLeg,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO legs (call_id, leg, sip_call_id, from_uri, to_uri, remote_addr, transport,
-                           started_at, answered_at, ended_at, final_status, ended_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-         ON CONFLICT (call_id, leg) DO UPDATE SET
-            sip_call_id = coalesce(excluded.sip_call_id, legs.sip_call_id),
-            from_uri = coalesce(excluded.from_uri, legs.from_uri),
-            to_uri = coalesce(excluded.to_uri, legs.to_uri),
-            remote_addr = coalesce(excluded.remote_addr, legs.remote_addr),
-            transport = coalesce(excluded.transport, legs.transport),
-            started_at = coalesce(legs.started_at, excluded.started_at),
-            answered_at = coalesce(excluded.answered_at, legs.answered_at),
-            ended_at = coalesce(excluded.ended_at, legs.ended_at),
-            final_status = coalesce(excluded.final_status, legs.final_status),
-            ended_by = coalesce(excluded.ended_by, legs.ended_by)",
-    )
-    .bind(call_id)
-    .bind(leg.leg.as_str())
-    .bind(&leg.sip_call_id)
-    .bind(&leg.from_uri)
-    .bind(&leg.to_uri)
-    .bind(&leg.remote_addr)
-    .bind(&leg.transport)
-    .bind(leg.started_at.map(Timestamp::as_unix_ms))
-    .bind(leg.answered_at.map(Timestamp::as_unix_ms))
-    .bind(leg.ended_at.map(Timestamp::as_unix_ms))
-    .bind(leg.final_status.map(i64::from))
-    .bind(leg.ended_by.map(EndedBy::as_str))
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(SQL_LEG)
+        .bind(call_id)
+        .bind(leg.leg.as_str())
+        .bind(&leg.sip_call_id)
+        .bind(&leg.from_uri)
+        .bind(&leg.to_uri)
+        .bind(&leg.remote_addr)
+        .bind(&leg.transport)
+        .bind(leg.started_at.map(Timestamp::as_unix_ms))
+        .bind(leg.answered_at.map(Timestamp::as_unix_ms))
+        .bind(leg.ended_at.map(Timestamp::as_unix_ms))
+        .bind(leg.final_status.map(i64::from))
+        .bind(leg.ended_by.map(EndedBy::as_str))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

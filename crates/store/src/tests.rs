@@ -493,3 +493,64 @@ fn a_batch_is_written_in_order_all_or_none() {
         );
     });
 }
+
+/// The blocking writer writes what the async one does: the same batches on two databases
+/// read back identically, a refused batch leaves nothing, and repeats are harmless.
+#[test]
+fn the_blocking_writer_writes_the_same_rows_all_or_none() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let batches = [
+        vec![
+            CdrWrite::Started(start("one", 0)),
+            CdrWrite::Answered {
+                key: "one".into(),
+                at: t(50),
+            },
+            CdrWrite::Started(start("two", 10)),
+        ],
+        vec![CdrWrite::Ended(end("one", 0))],
+        // An end with no start, then a start after its end and a repeated end.
+        vec![CdrWrite::Ended(end("three", 20))],
+        vec![
+            CdrWrite::Started(start("three", 20)),
+            CdrWrite::Ended(end("three", 20)),
+        ],
+    ];
+    rt().block_on(async {
+        let store_a = Store::open(a.path()).await.unwrap();
+        let store_b = Store::open(b.path()).await.unwrap();
+        let mut sync = SyncWriter::open(store_b.path()).unwrap();
+        for batch in &batches {
+            store_a.write(batch).await.unwrap();
+            sync.write(batch).unwrap();
+        }
+        let want = store_a.calls(&CallQuery::default()).await.unwrap();
+        assert_eq!(store_b.calls(&CallQuery::default()).await.unwrap(), want);
+        assert_eq!(want.len(), 3);
+
+        sqlx::query(
+            "CREATE TRIGGER no_b BEFORE INSERT ON legs WHEN NEW.leg = 'b'
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+        .execute(&store_b.pool)
+        .await
+        .unwrap();
+        let err = sync
+            .write(&[
+                CdrWrite::Started(start("four", 30)),
+                CdrWrite::Ended(end("two", 10)),
+            ])
+            .unwrap_err();
+        assert!(err.to_string().contains("refused"), "{err}");
+        assert_eq!(store_b.calls(&CallQuery::default()).await.unwrap(), want);
+        // The writer goes on after a failed batch.
+        sync.write(&[CdrWrite::Started(start("five", 40))]).unwrap();
+        assert_eq!(store_b.calls(&CallQuery::default()).await.unwrap().len(), 4);
+    });
+}
+
+#[test]
+fn the_blocking_writer_needs_a_created_database() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(SyncWriter::open(&dir.path().join(DB_FILE)).is_err());
+}
