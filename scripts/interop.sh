@@ -365,6 +365,51 @@ n=$(cat "$work"/flow-reinvite_callee-kam-behind/b2b_reinvite_callee_uas_*_messag
 result "re-INVITE (hold) from the callee, Kamailio behind Tandem (3 calls)" $rc
 kill "$kam_pid" 2>/dev/null || true
 
+# 12. The SDK's examples (crates/sdk/examples) between SIPp peers: back_to_back forwards 20
+#     calls from the SIPp UAC to the SIPp UAS and prints every state change; screening passes
+#     an allowed caller with `X-Screened: passed` and declines another with 603.
+cargo build --locked -p tandem-sdk --examples
+ex=${CARGO_TARGET_DIR:-$root/target}/debug/examples
+sdk() { # name example-args... : run an SDK example until it exits by itself (MAX_CALLS)
+  local dir="$work/sdk-$1"; shift; mkdir -p "$dir"
+  "$ex/$@" > "$dir/example.log" 2>&1 &
+  sdk_pid=$!; pids+=($sdk_pid)
+}
+sdk_wait() { # name: wait up to 20 s for the example to exit
+  for _ in $(seq 200); do kill -0 "$sdk_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$sdk_pid" 2>/dev/null; then echo "interop: $1 did not exit"; kill "$sdk_pid"; return 1; fi
+  wait "$sdk_pid"
+}
+sdk_peers() { # dir calls uas-extra...
+  local dir=$1 n=$2; shift 2
+  ( cd "$dir"; timeout 60 sipp -sf "$root/tests/interop/uas.xml" -i 127.0.0.1 -p 15580 -m "$n" \
+      -nostdin "$@" > uas.log 2>&1 ) &
+  local uas=$! rc=0
+  sleep 0.5
+  ( cd "$dir"; timeout 60 sipp -sf "$root/tests/interop/uac.xml" 127.0.0.1:15500 -s callee \
+      -i 127.0.0.1 -p 15561 -mi 127.0.0.1 -mp 17500 -d 100 -r 10 -m "$n" -l "$n" -nostdin \
+      > uac.log 2>&1 ) || rc=$?
+  wait $uas || rc=$?
+  grep -q "Successful call *| *0 *| *$n " "$dir/uac.log" || rc=1
+  return $rc
+}
+rc=0; sdk b2b back_to_back 127.0.0.1:15500 sip:service@127.0.0.1:15580 20
+sdk_peers "$work/sdk-b2b" 20 || rc=$?
+sdk_wait back_to_back || rc=$?
+[ "$(grep -c -- '-> Terminated' "$work/sdk-b2b/example.log")" -eq 20 ] || { echo "interop: missing state changes"; rc=1; }
+result "sdk: back_to_back example, SIPp UAC -> SDK -> SIPp UAS, 20 calls" $rc
+rc=0; sdk screen screening 127.0.0.1:15500 sip:service@127.0.0.1:15580 sipp 5
+sdk_peers "$work/sdk-screen" 5 -trace_msg || rc=$?
+sdk_wait screening || rc=$?
+grep -q "^X-Screened: passed" "$work"/sdk-screen/uas_*_messages.log || { echo "interop: no X-Screened"; rc=1; }
+result "sdk: screening example passes an allowed caller with its header" $rc
+rc=0; sdk refuse screening 127.0.0.1:15500 sip:service@127.0.0.1:15580 alice 1
+( cd "$work/sdk-refuse"; timeout 30 sipp -sf "$root/tests/interop/uac.xml" 127.0.0.1:15500 -s callee \
+    -i 127.0.0.1 -p 15561 -m 1 -nostdin -trace_msg > uac.log 2>&1 ) || true
+sdk_wait screening || rc=$?
+grep -q "^SIP/2.0 603 Decline" "$work"/sdk-refuse/uac_*_messages.log || { echo "interop: no 603"; rc=1; }
+result "sdk: screening example declines a caller not in its list (603)" $rc
+
 # The server must still be alive and must not have panicked.
 if grep -q "panicked" "$work"/tandem*.log; then
   grep -m3 "panicked" "$work"/tandem*.log; result "no panic in the server log" 1

@@ -173,7 +173,9 @@ impl App {
     fn drain_calls(&mut self) {
         while let Some(e) = self.b2bua.poll_event() {
             match &e {
-                CallEvent::Ended { call, cause } => info!(?call, ?cause, "back-to-back call ended"),
+                CallEvent::Ended { call, cause } => {
+                    debug!(?call, ?cause, "back-to-back call ended")
+                }
                 other => debug!(event = ?other, "back-to-back call"),
             }
             if let Some(cdr) = &mut self.cdr {
@@ -413,7 +415,7 @@ impl App {
                 if let (Some(cdr), Some(info)) = (&mut self.cdr, self.b2bua.info(call)) {
                     cdr.call_started(&info);
                 }
-                info!(?call, id, caller = %flow.remote, "back-to-back call");
+                debug!(?call, id, caller = %flow.remote, "back-to-back call");
                 self.drain_calls();
                 Ok(())
             }
