@@ -9,7 +9,7 @@ use tandem_call::{CallState, MediaFlowState};
 use crate::call::{
     Call, CallInfo, CallRecord, CallTerminateOptions, EndCause, MediaFlowChanges, StateChanges,
 };
-use crate::driver::{Command, Owner};
+use crate::driver::Owner;
 use crate::error::TerminateError;
 
 /// How to accept an incoming call (UCMA's `CallAcceptOptions`): the room its media joins and
@@ -154,18 +154,7 @@ impl AudioVideoCall {
         &self,
         options: CallTerminateOptions,
     ) -> Result<CallRecord, TerminateError> {
-        let id = self.call.id();
-        let reason = options.reason()?;
-        self.owner
-            .link
-            .ask(|reply| Command::Terminate { id, reason, reply })
-            .await
-            .ok_or(TerminateError::EndpointClosed)?;
-        let record = self.call.ended().await;
-        if record.cause == EndCause::EndpointGone {
-            return Err(TerminateError::EndpointClosed);
-        }
-        Ok(record)
+        self.call.terminate_with(&self.owner, &options).await
     }
 }
 

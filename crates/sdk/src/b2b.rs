@@ -398,19 +398,10 @@ impl BackToBackCall {
             channels.fail(EndCause::BackToBack(tandem_call::EndCause::Terminated));
             return Ok(self.inner.call.ended().await);
         }
-        let id = self.inner.call.id();
-        let reason = options.reason()?;
         self.inner
-            .owner
-            .link
-            .ask(|reply| Command::Terminate { id, reason, reply })
+            .call
+            .terminate_with(&self.inner.owner, &options)
             .await
-            .ok_or(TerminateError::EndpointClosed)?;
-        let record = self.inner.call.ended().await;
-        if record.cause == EndCause::EndpointGone {
-            return Err(TerminateError::EndpointClosed);
-        }
-        Ok(record)
     }
 
     /// The current state (UCMA's `BackToBackCall.State`).

@@ -215,6 +215,27 @@ impl Clone for Call {
 }
 
 impl Call {
+    /// Asks the driver to end the call with `options` and waits for its record: the one
+    /// path of every handle's `terminate`.
+    pub(crate) async fn terminate_with(
+        &self,
+        owner: &Owner,
+        options: &CallTerminateOptions,
+    ) -> Result<CallRecord, TerminateError> {
+        let id = self.id();
+        let reason = options.reason()?;
+        owner
+            .link
+            .ask(|reply| Command::Terminate { id, reason, reply })
+            .await
+            .ok_or(TerminateError::EndpointClosed)?;
+        let record = self.ended().await;
+        if record.cause == EndCause::EndpointGone {
+            return Err(TerminateError::EndpointClosed);
+        }
+        Ok(record)
+    }
+
     pub(crate) fn new(id: u64, info: Arc<CallInfo>, receivers: Receivers) -> Self {
         Self {
             id,
@@ -514,18 +535,7 @@ impl IncomingCall {
         self,
         options: CallTerminateOptions,
     ) -> Result<CallRecord, TerminateError> {
-        let id = self.call.id();
-        let reason = options.reason()?;
-        self.owner
-            .link
-            .ask(|reply| Command::Terminate { id, reason, reply })
-            .await
-            .ok_or(TerminateError::EndpointClosed)?;
-        let record = self.call.ended().await;
-        if record.cause == EndCause::EndpointGone {
-            return Err(TerminateError::EndpointClosed);
-        }
-        Ok(record)
+        self.call.terminate_with(&self.owner, &options).await
     }
 }
 
